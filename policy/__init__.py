@@ -1,0 +1,1 @@
+"""Policy files and the per-recipient decision they lead to."""

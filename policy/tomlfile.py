@@ -1,0 +1,91 @@
+"""Load a TOML file into a pydantic model with errors that name file, line, key and reason.
+
+Used for both the main configuration and policy files so an admin sees the same kind of
+message everywhere: ``policy.toml:12: rules[2].action: Input should be 'strip', ...``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class FileError(Exception):
+    """A configuration or policy file that cannot be used; ``str()`` is the admin's message."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _loc_text(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def find_line(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """Best-effort line of the key named by ``loc`` (last string key, after its table header)."""
+    lines = text.splitlines()
+    keys = [p for p in loc if isinstance(p, str)]
+    if not keys:
+        return None
+    start = 0
+    tables = [k for k in keys[:-1]]
+    for table in tables:
+        pattern = re.compile(rf"^\s*\[+\s*([\w.\-]*\.)?{re.escape(table)}\s*\]+")
+        for number in range(start, len(lines)):
+            if pattern.match(lines[number]):
+                start = number
+                break
+    index = [p for p in loc if isinstance(p, int)]
+    key = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=")
+    header = re.compile(rf"^\s*\[+\s*([\w.\-]*\.)?{re.escape(keys[-1])}\s*\]+")
+    hits = [n for n in range(start, len(lines)) if key.match(lines[n]) or header.match(lines[n])]
+    if not hits:
+        return start + 1 if tables else None
+    if index and len(hits) > index[0] and not key.match(lines[hits[0]]):
+        return hits[index[0]] + 1
+    return hits[0] + 1
+
+
+def load_model(path: Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:
+    """Read, parse and validate; raise :class:`FileError` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileError(path, [f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise FileError(path, [f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8"]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FileError(path, [f"{path}: TOML syntax error: {exc}"]) from exc
+    if overrides:
+        data.update(overrides)
+    return validate(path, text, data, model)
+
+
+def validate(path: Path, text: str, data: dict[str, Any], model: type[M]) -> M:
+    """Validate already-parsed data, mapping pydantic locations back to file lines."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = find_line(text, loc)
+            where = f"{path}:{line}" if line else f"{path}"
+            reason = error["msg"]
+            if error["type"] == "extra_forbidden":
+                reason = "unknown key (check the spelling; see the reference in docs/)"
+            problems.append(f"{where}: {_loc_text(loc)}: {reason}")
+        raise FileError(path, problems) from exc

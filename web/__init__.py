@@ -1,0 +1,1 @@
+"""Recipient pages, admin API, health and metrics, served on the relay's own loop."""
