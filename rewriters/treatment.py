@@ -56,6 +56,7 @@ class Treatment:
     per_recipient: bool = False
     route_through_relay: bool = False
     esp_switches_off: bool = False
+    uncleanable: str = "pass"  # "pass" | "reject": signed/encrypted mail that needs stripping
 
     def pin_key(self) -> tuple[object, ...]:
         """Everything that changes the rewritten bytes; recipients with equal keys share a body."""
@@ -69,6 +70,7 @@ class Treatment:
             self.per_recipient,
             self.route_through_relay,
             self.esp_switches_off,
+            self.uncleanable,
         )
 
     @property
