@@ -1,0 +1,106 @@
+"""The database handle: one async engine per process, migrations, health check.
+
+SQLite (``sqlite+aiosqlite:///path``) is the embedded default; PostgreSQL
+(``postgresql+asyncpg://...``) serves several relay instances. SQLite runs in WAL mode with a
+busy timeout so the relay and the CLI can use one file at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 5000
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    """Alembic settings built in code, so migrations run from any install and any CWD."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _run_upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+class Database:
+    """Owns the async engine; cheap sessions via :meth:`session`."""
+
+    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = 5.0) -> None:
+        self.url = url
+        self._parsed = make_url(url)
+        self.is_sqlite = self._parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            options["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        else:
+            options["pool_pre_ping"] = True
+            options["pool_size"] = 10
+            options["connect_args"] = {"timeout": connect_timeout}
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session; the caller commits (``async with session.begin()``) or it rolls back."""
+        async with self._sessions() as session:
+            yield session
+
+    def _sqlite_path(self) -> Path | None:
+        database = self._parsed.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Run Alembic migrations to ``revision``; creates the SQLite file (and folder) if new."""
+        path = self._sqlite_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_run_upgrade, revision)
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """True when a trivial query answers within ``timeout`` seconds (health endpoints)."""
+        async def probe() -> None:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(probe(), timeout)
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
