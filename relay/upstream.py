@@ -1,0 +1,153 @@
+"""The one seam to the next hop: an aiosmtplib client driven one command at a time.
+
+Never ``sendmail()``/``send_message()``: they send DATA as soon as one recipient is accepted,
+and we must give the client each recipient's real upstream answer at RCPT time.
+Errors are translated to :class:`UpstreamReply` (a real SMTP answer from upstream, passed
+through) or :class:`UpstreamUnavailable` / :class:`UpstreamLost` / :class:`UpstreamTimeout`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from relay.config import UpstreamConfig
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An SMTP reply from upstream."""
+
+    code: int
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    def line(self) -> str:
+        """One reply line for our client; multi-line upstream text is folded to one line."""
+        text = " ".join(self.message.split()) or "upstream reply"
+        return f"{self.code} {text}"
+
+
+class UpstreamError(Exception):
+    """Base of everything that can go wrong talking to upstream."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Could not connect or greet; nothing was sent."""
+
+
+class UpstreamLost(UpstreamError):
+    """The connection dropped before upstream accepted the message."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """No answer in time. After the final dot this means 'maybe delivered'."""
+
+
+class UpstreamRefused(UpstreamError):
+    """Upstream answered with a 4xx/5xx; ``reply`` is passed through to the client."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.line())
+        self.reply = reply
+
+
+def _tls_context(config: UpstreamConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not config.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _translate(exc: Exception, *, after_data: bool = False) -> UpstreamError:
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
+        return UpstreamRefused(Reply(exc.code, exc.message))
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return UpstreamTimeout(str(exc))
+    if isinstance(exc, aiosmtplib.SMTPConnectError | OSError) and not after_data:
+        return UpstreamUnavailable(str(exc))
+    return UpstreamLost(f"{type(exc).__name__}: {exc}")
+
+
+class Upstream:
+    """One upstream SMTP connection, reused for consecutive transactions of one client."""
+
+    def __init__(self, config: UpstreamConfig, local_hostname: str) -> None:
+        self._config = config
+        self._client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            timeout=config.timeout,
+            use_tls=config.tls == "tls",
+            start_tls=config.tls == "starttls",
+            validate_certs=config.verify,
+            tls_context=_tls_context(config) if config.tls != "none" else None,
+            local_hostname=config.helo_name or local_hostname,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._client.is_connected
+
+    async def open(self) -> None:
+        try:
+            await self._client.connect()
+            if self._config.username and self._config.password:
+                await self._client.login(self._config.username, self._config.password)
+        except Exception as exc:
+            self.close()
+            raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def supports(self, extension: str) -> bool:
+        return self._client.supports_extension(extension)
+
+    async def mail(self, sender: str, options: list[str], utf8: bool) -> Reply:
+        try:
+            r = await self._client.mail(sender, options=options, encoding=_enc(utf8))
+        except Exception as exc:
+            raise _translate(exc) from exc
+        return Reply(r.code, r.message)
+
+    async def rcpt(self, recipient: str, utf8: bool) -> Reply:
+        """Upstream's answer for one recipient; a 4xx/5xx is returned, not raised."""
+        try:
+            r = await self._client.rcpt(recipient, encoding=_enc(utf8))
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            return Reply(exc.code, exc.message)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        return Reply(r.code, r.message)
+
+    async def data(self, message: bytes) -> Reply:
+        """Send the body; raise unless upstream accepted it with a 2xx."""
+        try:
+            r = await self._client.data(message, timeout=self._config.final_reply_timeout)
+        except Exception as exc:
+            raise _translate(exc, after_data=True) from exc
+        return Reply(r.code, r.message)
+
+    async def rset(self) -> None:
+        try:
+            await self._client.rset()
+        except Exception:
+            self.close()
+
+    async def quit(self) -> None:
+        try:
+            await self._client.quit()
+        except Exception:
+            self.close()
+
+    def close(self) -> None:
+        """Drop the connection; an unfinished upstream transaction is thereby abandoned."""
+        self._client.close()
+
+
+def _enc(utf8: bool) -> str:
+    return "utf-8" if utf8 else "ascii"
