@@ -32,24 +32,43 @@ def _loc_text(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _table_start(lines: list[str], loc: tuple[int | str, ...], start: int) -> tuple[int, int]:
+    """Line index of the innermost table header named in ``loc``, and where that table ends.
+
+    For arrays of tables (``[[rules]]``) the integer after the name picks the n-th header, and
+    the table ends at the next header, so ``rules[2].id`` points into the third block.
+    """
+    end = len(lines)
+    strings = [i for i, p in enumerate(loc) if isinstance(p, str)]
+    for position in strings[:-1]:
+        table = str(loc[position])
+        pattern = re.compile(rf"^\s*\[+\s*([\w.\-]*\.)?{re.escape(table)}\s*\]+")
+        hits = [n for n in range(start, end) if pattern.match(lines[n])]
+        if not hits:
+            continue
+        following = loc[position + 1] if position + 1 < len(loc) else None
+        array = lines[hits[0]].lstrip().startswith("[[")
+        if array and isinstance(following, int) and following < len(hits):
+            start = hits[following]
+            header = re.compile(r"^\s*\[")
+            end = next((n for n in range(start + 1, len(lines)) if header.match(lines[n])), end)
+        else:
+            start, end = hits[0], len(lines)
+    return start, end
+
+
 def find_line(text: str, loc: tuple[int | str, ...]) -> int | None:
     """Best-effort line of the key named by ``loc`` (last string key, after its table header)."""
     lines = text.splitlines()
     keys = [p for p in loc if isinstance(p, str)]
     if not keys:
         return None
-    start = 0
-    tables = [k for k in keys[:-1]]
-    for table in tables:
-        pattern = re.compile(rf"^\s*\[+\s*([\w.\-]*\.)?{re.escape(table)}\s*\]+")
-        for number in range(start, len(lines)):
-            if pattern.match(lines[number]):
-                start = number
-                break
+    start, end = _table_start(lines, loc, 0)
+    tables = keys[:-1]
     index = [p for p in loc if isinstance(p, int)]
     key = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=")
     header = re.compile(rf"^\s*\[+\s*([\w.\-]*\.)?{re.escape(keys[-1])}\s*\]+")
-    hits = [n for n in range(start, len(lines)) if key.match(lines[n]) or header.match(lines[n])]
+    hits = [n for n in range(start, end) if key.match(lines[n]) or header.match(lines[n])]
     if not hits:
         return start + 1 if tables else None
     if index and len(hits) > index[0] and not key.match(lines[hits[0]]):

@@ -105,8 +105,12 @@ class ConsentCache:
         reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
         log.warning(
             "consent_store_unreachable",
-            extra={"event": "consent_store_unreachable", "reason": reason, "recipients": count,
-                   "store_errors": self.store_errors},
+            extra={
+                "event": "consent_store_unreachable",
+                "reason": reason,
+                "recipients": count,
+                "store_errors": self.store_errors,
+            },
         )
         if self.on_store_error is not None:
             self.on_store_error(exc)

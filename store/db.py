@@ -92,6 +92,7 @@ class Database:
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when a trivial query answers within ``timeout`` seconds (health endpoints)."""
+
         async def probe() -> None:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))

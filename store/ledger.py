@@ -75,11 +75,21 @@ class Ledger:
         when = occurred_at or datetime.now(UTC)
         events = [
             NewEvent(
-                recipient=address, purpose=str(p), state=str(state), method=method,
-                occurred_at=when, controller=self.controller, source_id=source_id,
-                text_version=text_version, text_hash=text_hash(text) if text else None,
-                language=language, policy_version=policy_version, expires_at=expires_at,
-                actor=actor, ip=ip if self.keep_ip else None, evidence=evidence,
+                recipient=address,
+                purpose=str(p),
+                state=str(state),
+                method=method,
+                occurred_at=when,
+                controller=self.controller,
+                source_id=source_id,
+                text_version=text_version,
+                text_hash=text_hash(text) if text else None,
+                language=language,
+                policy_version=policy_version,
+                expires_at=expires_at,
+                actor=actor,
+                ip=ip if self.keep_ip else None,
+                evidence=evidence,
             )
             for p in purposes
         ]
@@ -118,13 +128,21 @@ class Ledger:
 
     def _facts_query(self, addresses: list[str], hashes: list[str]) -> Any:
         events = select(
-            ConsentEvent.recipient.label("key"), ConsentEvent.purpose, ConsentEvent.state,
-            ConsentEvent.occurred_at.label("at"), ConsentEvent.id.label("event_id"),
-            ConsentEvent.method, ConsentEvent.expires_at,
+            ConsentEvent.recipient.label("key"),
+            ConsentEvent.purpose,
+            ConsentEvent.state,
+            ConsentEvent.occurred_at.label("at"),
+            ConsentEvent.id.label("event_id"),
+            ConsentEvent.method,
+            ConsentEvent.expires_at,
         ).where(ConsentEvent.controller == self.controller, ConsentEvent.recipient.in_(addresses))
         suppressed = select(
-            Suppression.address_hash, Suppression.purpose, Suppression.state,
-            Suppression.created_at, literal(None, Integer), literal(SUPPRESSION),
+            Suppression.address_hash,
+            Suppression.purpose,
+            Suppression.state,
+            Suppression.created_at,
+            literal(None, Integer),
+            literal(SUPPRESSION),
             literal(None, UTCDateTime()),
         ).where(Suppression.controller == self.controller, Suppression.address_hash.in_(hashes))
         return union_all(events, suppressed)
@@ -170,10 +188,15 @@ class Ledger:
             for (controller, purpose), group in sorted(facts.items()):
                 last = current(group)
                 if last is not None and last.state in NO_CONSENT:
-                    entries.append(Suppression(
-                        address_hash=digest, purpose=purpose, controller=controller,
-                        state=last.state, created_at=now,
-                    ))
+                    entries.append(
+                        Suppression(
+                            address_hash=digest,
+                            purpose=purpose,
+                            controller=controller,
+                            state=last.state,
+                            created_at=now,
+                        )
+                    )
             await session.execute(delete(Suppression).where(Suppression.address_hash == digest))
             await session.execute(delete(ConsentEvent).where(ConsentEvent.recipient == address))
             session.add_all(entries)
@@ -201,8 +224,10 @@ class Ledger:
         last = 0
         while True:
             query = (
-                select(ConsentEvent).where(ConsentEvent.id > last)
-                .order_by(ConsentEvent.id).limit(batch)
+                select(ConsentEvent)
+                .where(ConsentEvent.id > last)
+                .order_by(ConsentEvent.id)
+                .limit(batch)
             )
             async with self.db.session() as session:
                 rows = (await session.scalars(query)).all()
