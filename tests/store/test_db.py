@@ -1,0 +1,65 @@
+"""The database handle: migrations from any directory, SQLite set up for sharing, health."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from store.db import Database, alembic_config
+
+
+async def test_upgrade_creates_the_sqlite_file_and_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "consent.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade()
+    await db.upgrade()  # idempotent
+    assert await db.ping()
+    await db.dispose()
+    with sqlite3.connect(path) as connection:
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    assert {"consent_events", "consent_suppression", "alembic_version"} <= tables
+    assert mode == "wal"
+
+
+async def test_ping_is_false_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x.db'}")
+    assert not await db.ping()
+    await db.dispose()
+
+
+def test_consent_ledger_is_revision_0001_at_the_root_of_one_linear_history() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    base = scripts.get_revision("0001")
+    assert base is not None and base.down_revision is None
+    assert len(scripts.get_bases()) == 1 and len(scripts.get_heads()) == 1
+
+
+def test_migrations_run_from_another_working_directory(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.db"
+    code = (
+        "import asyncio; from store.db import Database\n"
+        f"db = Database('sqlite+aiosqlite:///{path}')\n"
+        "asyncio.run(db.upgrade())\n"
+    )
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert path.exists()
+
+
+async def test_postgres_database_is_migrated_to_head(db: Database) -> None:
+    assert await db.ping()
