@@ -1,4 +1,4 @@
-"""Two relay processes on one database: a withdrawal through one reaches the other within the TTL."""
+"""Two relay processes on one database: a withdrawal via one reaches the other within the TTL."""
 
 from __future__ import annotations
 
