@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "cli.consentcmd",
     "cli.dbcmd",
     "cli.reportcmd",
+    "cli.ropacmd",
+    "cli.purgecmd",
 )
 
 

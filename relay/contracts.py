@@ -44,10 +44,20 @@ class Delivery:
     uncleanable: bool = False
     upstream_reply: str = ""
     duplicate_suppressed: bool = False
+    reply: str = ""  # what the client was told; starts with "250" when delivered
+    rewrite_seconds: float = 0.0
+    upstream_seconds: float = 0.0
+
+    @property
+    def delivered(self) -> bool:
+        return self.reply.startswith("2")
 
 
 class Observer(Protocol):
-    """Told about each outcome after the client's reply is decided (audit, metrics)."""
+    """Told about every DATA outcome (delivered or not) before the client gets the reply.
+
+    Failures inside an observer are logged and never change the reply.
+    """
 
     async def delivered(self, delivery: Delivery) -> None: ...
 

@@ -157,19 +157,22 @@ class RelayHandler:
         ):
             await upstream.rset()
             reply = replies.format_reply(replies.R554_UNCLEANABLE, trace=tx.trace_id)
-            return self._log_outcome(delivery, reply, started)
+            return await self._finish(delivery, reply, started)
         key = delivery_key(tx, raw)
         if self.journal is not None and await self.journal.already_delivered(key):
             await upstream.rset()
             delivery.duplicate_suppressed = True
             reply = replies.format_reply(replies.R250_ALREADY_DELIVERED, trace=tx.trace_id)
             return await self._finish(delivery, reply, started)
+        sent = time.monotonic()
         try:
             accepted = await upstream.data(data)
         except UpstreamError as exc:
             if not isinstance(exc, UpstreamRefused):
                 state.drop_upstream()
-            return self._log_outcome(delivery, errors.reply_for(exc, tx.trace_id), started)
+            delivery.upstream_seconds = time.monotonic() - sent
+            return await self._finish(delivery, errors.reply_for(exc, tx.trace_id), started)
+        delivery.upstream_seconds = time.monotonic() - sent
         if self.journal is not None:
             await self._remember(key, tx.trace_id)
         delivery.upstream_reply = accepted.line()
@@ -180,12 +183,14 @@ class RelayHandler:
         decisions = await self._recheck_category(tx, raw)
         treatment = strictest([d.treatment for d in decisions])
         context = self.context_factory(tx.recipients[0], decisions[0], tx.trace_id)
+        began = time.monotonic()
         prepared = await prepare(raw, treatment, context, tx.trace_id, self.pipeline)
+        elapsed = time.monotonic() - began
         delivery = Delivery(
             trace_id=tx.trace_id, sender=tx.sender, recipients=list(tx.recipients),
             decisions=decisions, treatment=treatment, findings=prepared.result.findings,
             message_id=message_id(raw), changed=prepared.changed,
-            uncleanable=prepared.result.uncleanable,
+            uncleanable=prepared.result.uncleanable, rewrite_seconds=elapsed,
         )
         return delivery, prepared.data
 
@@ -209,6 +214,7 @@ class RelayHandler:
             log.exception("journal_write_failed", extra={"trace": trace})
 
     async def _finish(self, delivery: Delivery, reply: str, started: float) -> str:
+        delivery.reply = reply
         for observer in self.observers:
             try:
                 await observer.delivered(delivery)

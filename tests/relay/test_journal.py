@@ -1,0 +1,52 @@
+"""A client retry of a message whose 250 was lost is answered 250 and not sent again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from smtp_client import LineClient
+
+from store.db import Database
+from store.journal import DeliveryJournal
+
+MESSAGE = b"From: a@example.org\r\nMessage-ID: <retry-1@example.org>\r\n\r\nhello\r\n"
+
+
+async def send_once(port: int) -> str:
+    client = await LineClient.connect(port)
+    await client.cmd("EHLO mta.example.org")
+    await client.cmd("MAIL FROM:<a@example.org>")
+    await client.cmd("RCPT TO:<b@example.net>")
+    reply = await client.send_data(MESSAGE)
+    await client.close()
+    return reply
+
+
+async def test_retry_after_lost_reply_is_not_delivered_twice(
+    relay_factory, upstream, tmp_path: Path
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.upgrade("heads")
+    relay = await relay_factory(journal=DeliveryJournal(db))
+    first = await send_once(relay.port)
+    retry = await send_once(relay.port)
+    assert first.startswith("250 2.0.0 Delivered")
+    assert retry.startswith("250 2.0.0 Already delivered")
+    assert len(upstream.accepted) == 1
+    await db.dispose()
+
+
+async def test_same_body_to_another_recipient_is_a_new_delivery(
+    relay_factory, upstream, tmp_path: Path
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.upgrade("heads")
+    relay = await relay_factory(journal=DeliveryJournal(db))
+    await send_once(relay.port)
+    client = await LineClient.connect(relay.port)
+    await client.cmd("EHLO mta.example.org")
+    await client.cmd("MAIL FROM:<a@example.org>")
+    await client.cmd("RCPT TO:<c@example.net>")
+    assert (await client.send_data(MESSAGE)).startswith("250 2.0.0 Delivered")
+    assert len(upstream.accepted) == 2
+    await db.dispose()
