@@ -1,0 +1,179 @@
+"""Postfix as the organisation's MTA, consent-relay as its after-queue content filter.
+
+Every test runs a private Postfix (tests/e2e/postfix.py), the relay as a subprocess and a
+capture sink, all on loopback ephemeral ports. Bounded waits everywhere; each test takes
+seconds to tens of seconds.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from postfix import (  # noqa: F401  (fixtures are used by name)
+    PostfixInstance,
+    postfix_fixture,
+    requires_postfix,
+    sink_fixture,
+    topology_fixture,
+)
+from relay_process import (  # noqa: F401  (fixtures are used by name)
+    RelayFactory,
+    RelayProcess,
+    consent_command,
+    relay_factory_fixture,
+    relay_serve_available,
+)
+from sink import Sink
+from tracked_mail import DESTINATION, PIXEL, SENDER, WRAPPED, tracked_message
+
+pytestmark = [pytest.mark.slow, requires_postfix]
+
+RELAY_AVAILABLE = relay_serve_available()
+needs_relay = pytest.mark.skipif(
+    not RELAY_AVAILABLE, reason="`consent-relay serve` is not available yet"
+)
+needs_consent_cli = pytest.mark.skipif(
+    not relay_serve_available("consent"), reason="`consent-relay consent` is not available yet"
+)
+
+
+def grant(relay: RelayProcess, address: str, purposes: str) -> None:
+    config = Path(relay.command[relay.command.index("--config") + 1])
+    done = subprocess.run(consent_command(config, "grant", address, "--purpose", purposes),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _diagnose(postfix: PostfixInstance, relay: RelayProcess) -> str:
+    return f"\n--- postfix log ---\n{postfix.log_tail()}\n--- relay log ---\n{relay.tail()}"
+
+
+@needs_relay
+def test_mail_submitted_to_postfix_arrives_at_the_sink_without_tracking(
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory
+) -> None:
+    relay = relay_factory(postfix.reinject_port)
+    postfix.submit(SENDER, ["bob@customer.example.org"],
+                   tracked_message("one@sales.example.com", ["bob@customer.example.org"]))
+    assert postfix.wait_until_empty(60), _diagnose(postfix, relay)
+    (delivery,) = sink.deliveries
+    assert delivery.rcpt_tos == ("bob@customer.example.org",)
+    assert PIXEL.encode() not in delivery.data
+    assert WRAPPED.encode() not in delivery.data
+    assert DESTINATION.encode() in delivery.data
+
+
+@needs_relay
+@needs_consent_cli
+@pytest.mark.parametrize("limit_one", [True, False], ids=["recipient_limit_1", "452_retry"])
+def test_three_recipients_with_three_consent_states_each_get_one_copy_with_their_body(
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory,
+    limit_one: bool,
+) -> None:
+    if not limit_one:
+        postfix.set_recipient_limit_one(False)
+    relay = relay_factory(postfix.reinject_port)
+    none, both, opens = ("none@a.example.org", "both@b.example.org", "opens@c.example.org")
+    grant(relay, both, "open_tracking,click_tracking")
+    grant(relay, opens, "open_tracking")
+    postfix.submit(SENDER, [none, both, opens],
+                   tracked_message("three@sales.example.com", [none, both, opens]))
+    assert postfix.wait_until_empty(90, flush_every=2.0), _diagnose(postfix, relay)
+    assert sink.recipient_count() == 3, _diagnose(postfix, relay)
+    for address in (none, both, opens):
+        assert len(sink.for_recipient(address)) == 1, address
+    (to_none,) = sink.for_recipient(none)
+    (to_both,) = sink.for_recipient(both)
+    (to_opens,) = sink.for_recipient(opens)
+    assert PIXEL.encode() not in to_none.data and WRAPPED.encode() not in to_none.data
+    assert PIXEL.encode() in to_both.data and WRAPPED.encode() in to_both.data
+    assert PIXEL.encode() in to_opens.data and WRAPPED.encode() not in to_opens.data
+    said_452 = " said: 452 " in postfix.log_text()
+    assert said_452 == (not limit_one), "the 452 path must be taken exactly when limit is off"
+
+
+def _submit_stream(
+    postfix: PostfixInstance, ids: list[str], done: threading.Event
+) -> None:
+    try:
+        for message_id in ids:
+            rcpt = f"r{message_id.split('@')[0]}@customer.example.org"
+            postfix.submit(SENDER, [rcpt], tracked_message(message_id, [rcpt]))
+    finally:
+        done.set()
+
+
+MAY_BE_SENT_TWICE = re.compile(r"may be sent more than once")
+
+
+def test_relay_killed_mid_stream_loses_no_message(
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory
+) -> None:
+    total = 150
+    ids = [f"crash{i:04d}@sales.example.com" for i in range(total)]
+    relay = relay_factory(postfix.reinject_port)
+    submitted = threading.Event()
+    submitter = threading.Thread(target=_submit_stream, args=(postfix, ids, submitted))
+    submitter.start()
+    killed_at = -1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(sink.deliveries) >= total // 4:
+            relay.kill()
+            killed_at = len(sink.deliveries)
+            break
+        time.sleep(0.005)
+    assert killed_at >= 0, "the stream never got going" + _diagnose(postfix, relay)
+    time.sleep(1.0)
+    relay.start()
+    submitter.join(timeout=60)
+    assert submitted.is_set()
+    assert postfix.wait_until_empty(90, flush_every=2.0), _diagnose(postfix, relay)
+
+    counts = collections.Counter(d.message_id.strip("<>") for d in sink.deliveries)
+    lost = [i for i in ids if counts[i] == 0]
+    duplicates = {i: n for i, n in counts.items() if n > 1}
+    warned = len(MAY_BE_SENT_TWICE.findall(postfix.log_text()))
+    print(f"\ncrash test: {total} messages, relay killed after {killed_at} deliveries, "
+          f"lost {len(lost)}, duplicated {len(duplicates)} (extra copies "
+          f"{sum(n - 1 for n in duplicates.values())}), postfix 'may be sent more than once' "
+          f"warnings {warned}, relay starts {relay.starts}")
+    assert not lost, f"lost {lost[:10]}" + _diagnose(postfix, relay)
+    assert sum(n - 1 for n in duplicates.values()) <= warned, duplicates
+
+
+@pytest.mark.parametrize("route", ["relay_upstream_down", "final_hop_down"])
+def test_mail_waits_in_postfix_while_upstream_is_down_and_arrives_once_it_is_back(
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory, route: str
+) -> None:
+    # relay_upstream_down: the relay's own upstream (an ESP smart host, here the sink) is
+    # down, so the relay must refuse with 4xx and Postfix keep the mail in its queue.
+    # final_hop_down: the relay re-injects into Postfix, whose onward delivery is down.
+    upstream = sink.port if route == "relay_upstream_down" else postfix.reinject_port
+    relay = relay_factory(upstream)
+    sink.stop()
+    ids = [f"down{i}@sales.example.com" for i in range(5)]
+    for i, message_id in enumerate(ids):
+        rcpt = f"down{i}@customer.example.org"
+        postfix.submit(SENDER, [rcpt], tracked_message(message_id, [rcpt]))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "deferred" not in postfix.log_text():
+        time.sleep(0.2)
+    time.sleep(2.0)
+    assert len(postfix.queue()) == len(ids), _diagnose(postfix, relay)
+    assert sink.deliveries == []
+    sink.start()
+    postfix.flush()
+    assert postfix.wait_until_empty(60, flush_every=2.0), _diagnose(postfix, relay)
+    counts = collections.Counter(d.message_id.strip("<>") for d in sink.deliveries)
+    assert counts == dict.fromkeys(ids, 1)
