@@ -82,8 +82,12 @@ class Database:
             return None
         return Path(database)
 
-    async def upgrade(self, revision: str = "head") -> None:
-        """Run Alembic migrations to ``revision``; creates the SQLite file (and folder) if new."""
+    async def upgrade(self, revision: str = "heads") -> None:
+        """Run Alembic migrations to ``revision``; creates the SQLite file (and folder) if new.
+
+        ``heads`` rather than ``head``: should two teams' migrations branch from one parent
+        before being renumbered, every branch is still applied instead of failing at start-up.
+        """
         path = self._sqlite_path()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
