@@ -1,10 +1,198 @@
-"""Entry point of the rewriting engine (replaced by the full engine in the rewriter issue)."""
+"""Entry point of the rewriting engine: raw message in, rewritten message and findings out.
+
+Stages, in the one order they run:
+
+1. walk the MIME structure in the raw bytes (:mod:`rewriters.mime`), skipping signed and
+   encrypted subtrees (reported as uncleanable) and ``message/rfc822`` attachments (noted);
+2. read-receipt headers and the AMP alternative (whole byte ranges);
+3. decode the HTML and plain-text body parts, tokenize the HTML, and gather message-wide image
+   facts (the heuristics' exemptions need them before any decision);
+4. compute character edits per part (:mod:`rewriters.markup`, :mod:`rewriters.plaintext`);
+5. under ``disclose``, add the footer to every body part when something is tracked;
+6. re-encode only edited parts and splice them into the original bytes.
+
+Pure: no I/O, clock or randomness. Never raises: an internal failure returns the input
+unchanged with a note and ``uncleanable`` set.
+"""
 
 from __future__ import annotations
 
-from rewriters.treatment import RewriteContext, RewriteResult, Treatment
+from dataclasses import dataclass, field
+
+from rewriters import charsets, footer, mime
+from rewriters.decisions import Decider
+from rewriters.detection import Detector
+from rewriters.headers import line_ending, parse_fields
+from rewriters.html import Scan, scan
+from rewriters.identity import identity_for
+from rewriters.knowledge import KNOWLEDGE
+from rewriters.links import LinkRewriter
+from rewriters.markup import HtmlRewriter, apply_edits
+from rewriters.pixels import ImageStats, container_hides
+from rewriters.plaintext import rewrite_text
+from rewriters.treatment import (
+    Action,
+    Confidence,
+    Purpose,
+    RewriteContext,
+    RewriteResult,
+    Treatment,
+)
+
+READ_RECEIPTS = ("disposition-notification-to", "return-receipt-to", "x-confirm-reading-to")
+SEALED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime",
+          "application/x-pkcs7-mime", "application/pgp-encrypted")
+MAX_PART_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class Body:
+    """One decoded body part being edited."""
+
+    part: mime.Part
+    decoded: charsets.Text
+    html: bool
+    eol: str
+    scan: Scan | None = None
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """State of one rewrite: byte edits on the raw message, notes, the decider."""
+
+    raw: bytes
+    decider: Decider
+    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    uncleanable: bool = False
+
+    def cannot_clean(self, note: str) -> None:
+        self.uncleanable = True
+        self.notes.append(note)
 
 
 def apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> RewriteResult:
     """Return the message as the recipient should receive it, plus findings."""
-    return RewriteResult(data=raw)
+    try:
+        return _apply(raw, treatment, context)
+    except Exception as exc:  # the relay must get bytes back whatever the input
+        return RewriteResult(data=raw, uncleanable=True,
+                             notes=[f"rewrite failed ({type(exc).__name__}); message unchanged"])
+
+
+def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> RewriteResult:
+    run = Run(raw, Decider(treatment, context))
+    root = mime.parse(raw)
+    _read_receipts(run, root)
+    bodies = [b for b in (_body(run, p) for p in _leaves(run, root)) if b is not None]
+    stats = ImageStats()
+    for body in bodies:
+        if body.html:
+            body.scan = scan(body.decoded.text, container_hides)
+            for tag in body.scan.tags:
+                if tag.name == "img" and tag.get("src"):
+                    stats.add(tag.get("src") or "", tag)
+    detector = Detector(KNOWLEDGE, identity_for(context.recipient), stats)
+    for body in bodies:
+        if body.scan is not None:
+            body.edits = HtmlRewriter(body.decoded.text, body.scan, detector, run.decider).run()
+        else:
+            links = LinkRewriter(detector, run.decider)
+            body.edits = rewrite_text(body.decoded.text, links)
+    if treatment.action is Action.DISCLOSE:
+        _disclose(run, bodies, treatment, context)
+    for body in bodies:
+        _encode(run, body)
+    data = raw if treatment.action is Action.REPORT else mime.splice(raw, run.edits)
+    return RewriteResult(data, run.decider.findings, run.uncleanable, run.notes)
+
+
+def _leaves(run: Run, root: mime.Part) -> list[mime.Part]:
+    """Body parts we may edit; sealed and attached-message parts are skipped and reported."""
+    out: list[mime.Part] = []
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        if part.ctype in SEALED:
+            run.cannot_clean(f"{part.ctype} part left untouched (signed or encrypted)")
+        elif part.ctype == "message/rfc822":
+            run.notes.append("message/rfc822 attachment left untouched")
+        elif part.children:
+            stack.extend(reversed(part.children))
+        elif part.opaque:
+            run.cannot_clean(f"{part.ctype} part too deep or malformed; left untouched")
+        elif part.ctype == "text/x-amp-html":
+            _amp(run, part, root)
+        elif part.ctype in ("text/html", "text/plain") and part.disposition != "attachment":
+            out.append(part)
+    return out
+
+
+def _read_receipts(run: Run, root: mime.Part) -> None:
+    for f in parse_fields(run.raw, root.body_start):
+        if f.name not in READ_RECEIPTS:
+            continue
+        strip = run.decider.strips("read receipt", Purpose.OPEN_TRACKING)
+        run.decider.add("read receipt", "header", "header", f.name, "removed" if strip else "kept",
+                        Confidence.VENDOR_RULE, Purpose.OPEN_TRACKING)
+        if strip:
+            run.edits.append((f.start, f.end, b""))
+
+
+def _amp(run: Run, part: mime.Part, root: mime.Part) -> None:
+    """AMP can fetch at render time; without consent the whole alternative goes."""
+    strip = run.decider.strips("AMP for Email", Purpose.OPEN_TRACKING)
+    if strip and part is root:
+        run.cannot_clean("message is AMP only; left untouched")
+        return
+    run.decider.add("AMP for Email", "amp", "amp", "", "removed" if strip else "kept",
+                    Confidence.VENDOR_RULE, Purpose.OPEN_TRACKING)
+    if strip:
+        run.edits.append((part.outer_start, part.outer_end, b""))
+
+
+def _body(run: Run, part: mime.Part) -> Body | None:
+    if part.end - part.body_start > MAX_PART_BYTES:
+        run.cannot_clean(f"{part.ctype} part over {MAX_PART_BYTES} bytes; left untouched")
+        return None
+    data = mime.decode_body(run.raw, part)
+    decoded = charsets.decode(data, part.charset) if data is not None else None
+    if decoded is None:
+        run.cannot_clean(f"{part.ctype} part does not decode ({part.cte or '7bit'}, "
+                         f"{part.charset or 'no charset'}); left untouched")
+        return None
+    eol = "\r\n" if "\r\n" in decoded.text[:4096] else "\n"
+    return Body(part, decoded, part.ctype == "text/html", eol)
+
+
+def _disclose(run: Run, bodies: list[Body], treatment: Treatment, ctx: RewriteContext) -> None:
+    """Add the footer to every body part, but only when the message is tracked at all."""
+    vendors = run.decider.kept_vendors()
+    if not vendors:
+        return
+    purposes = [p.value for p in run.decider.kept_purposes()]
+    lines = footer.lines(ctx.footer_text, treatment.footer_language, vendors, purposes,
+                         ctx.consent_since, ctx.stop_tracking_url)
+    for body in bodies:
+        ascii_only = body.decoded.guessed or body.part.cte in ("", "7bit")
+        if body.html:
+            block = footer.as_html(lines, ctx.stop_tracking_url, body.eol, ascii_only)
+            at = footer.html_insert_at(body.decoded.text)
+        else:
+            block = footer.as_text(lines, body.eol, ascii_only)
+            at = len(body.decoded.text.rstrip("\r\n"))
+        body.edits.append((at, at, block))
+
+
+def _encode(run: Run, body: Body) -> None:
+    if not body.edits:
+        return
+    text = apply_edits(body.decoded.text, body.edits)
+    if text == body.decoded.text:
+        return
+    data = charsets.encode(text, body.decoded, body.html)
+    part = body.part
+    original = run.raw[part.body_start : part.end]
+    run.edits.append((part.body_start, part.end,
+                      mime.encode_body(data, part, original, line_ending(run.raw))))

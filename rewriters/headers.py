@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class HeaderField:
-    """One header field: lowercased name, raw value bytes (with folding), byte span in the message."""
+    """One header field: lowercased name, raw value (with folding), byte span in the message."""
 
     name: str
     value: bytes

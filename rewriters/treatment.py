@@ -88,7 +88,9 @@ class RewriteContext:
     """Per-recipient inputs a rewrite may use; all computed by the caller (no I/O here).
 
     ``route_url`` turns a kept tracker URL into the relay's own signed URL (issue 6); it must be
-    a pure function (HMAC signing is fine).
+    a pure function (HMAC signing is fine). ``footer_text`` is an admin-supplied disclosure
+    template (the text of ``Treatment.footer_template``), loaded by the caller because reading a
+    file is I/O; ``None`` uses the shipped template for ``Treatment.footer_language``.
     """
 
     recipient: str | None = None
@@ -96,6 +98,7 @@ class RewriteContext:
     consent_since: datetime | None = None
     route_url: Callable[[str, Purpose], str] | None = None
     controller: str | None = None
+    footer_text: str | None = None
 
 
 @dataclass(frozen=True)

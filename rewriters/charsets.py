@@ -1,0 +1,72 @@
+"""Turn a part's bytes into text we can edit and back, without mojibake.
+
+A charset is only used if it round-trips the part exactly (decode then encode gives the same
+bytes), so untouched text re-encodes to the very same bytes. Mislabelled ASCII-compatible parts
+fall back to Latin-1, which maps every byte to one character and back: edits happen in ASCII
+markup, so the bytes around them survive whatever the real charset was. Parts in a charset that
+is not ASCII-compatible and does not decode are left alone.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+# Declared names that senders routinely use for a superset.
+SUPERSETS = {
+    "gb2312": "gbk",
+    "x-gbk": "gbk",
+    "ks_c_5601-1987": "cp949",
+    "shift-jis": "shift_jis",
+    "x-sjis": "shift_jis",
+    "iso-8859-8-i": "iso-8859-8",
+}
+NOT_ASCII_COMPATIBLE = ("utf-16", "utf-32", "utf-7", "iso-2022", "hz", "cp037", "cp500")
+TRANSPARENT = "latin-1"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Decoded text plus the codec that reproduces the original bytes; ``guessed`` if fallback."""
+
+    text: str
+    codec: str
+    guessed: bool
+
+
+def _codec(name: str) -> str | None:
+    name = SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _round_trips(data: bytes, codec: str) -> str | None:
+    try:
+        text = data.decode(codec)
+        return text if text.encode(codec) == data else None
+    except (UnicodeError, LookupError, ValueError):
+        return None
+
+
+def decode(data: bytes, declared: str) -> Text | None:
+    """Editable text for ``data`` or ``None`` when no safe reading exists."""
+    codec = _codec(declared or "us-ascii")
+    if codec is not None:
+        text = _round_trips(data, codec)
+        if text is not None:
+            return Text(text, codec, False)
+    if codec is not None and codec.startswith(NOT_ASCII_COMPATIBLE):
+        return None
+    text = _round_trips(data, "utf-8")
+    if text is not None and (codec is None or codec == "ascii"):
+        return Text(text, "utf-8", True)
+    return Text(data.decode(TRANSPARENT), TRANSPARENT, True)
+
+
+def encode(text: str, decoded: Text, html: bool) -> bytes:
+    """Encode edited text with the part's codec; characters it lacks become references or ``?``."""
+    errors = "xmlcharrefreplace" if html else "replace"
+    return text.encode(decoded.codec, errors)
+

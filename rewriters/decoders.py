@@ -1,0 +1,187 @@
+"""Recover the real destination of a click-tracking link without fetching anything.
+
+Each decoder is a small pure function registered under the name ``trackers.toml`` uses in a
+rule's ``decoder`` key, so adding a vendor whose wrapper follows a known shape needs no code.
+A decoder returns ``None`` whenever the token does not decode cleanly: a wrong guess must keep
+the original link (it still works) rather than produce a broken or dangerous one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+MAX_URL = 8192
+MAX_INFLATE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """A URL split once; ``path`` and ``query`` stay percent-encoded as in the source."""
+
+    url: str
+    scheme: str
+    host: str
+    path: str
+    query: str
+
+
+def split_url(url: str) -> UrlParts | None:
+    """Split an absolute or protocol-relative URL; ``None`` when it has no usable host."""
+    if len(url) > MAX_URL * 16:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return UrlParts(url, parts.scheme.lower(), host, parts.path, parts.query)
+
+
+def query_value(query: str, name: str) -> str | None:
+    """First value of parameter ``name`` (percent-decoded)."""
+    if name not in query:
+        return None
+    values = parse_qs(query[:MAX_URL], keep_blank_values=True).get(name)
+    return values[0] if values else None
+
+
+def safe_destination(url: str | None) -> str | None:
+    """Accept only plain web URLs with a host: never hand back ``javascript:`` or junk."""
+    if url is None or len(url) > MAX_URL:
+        return None
+    url = url.strip()
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https"):
+        return None
+    if any(ch in url for ch in "\r\n\t\x00 <>\""):
+        return None
+    return url
+
+
+def _b64(token: str) -> bytes | None:
+    token = token.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _segments(parts: UrlParts) -> list[str]:
+    return parts.path.split("/")[1:]
+
+
+def query_param(parts: UrlParts, arg: str) -> str | None:
+    """Destination carried as a plain query parameter (Mailtrack ``url=``, Yesware ``ytl=``)."""
+    return safe_destination(query_value(parts.query, arg))
+
+
+def path_segment_after(parts: UrlParts, arg: str) -> str | None:
+    """Destination percent-encoded in the segment after a marker (SES ``/L0/``, ``/CL0/``)."""
+    segments = _segments(parts)
+    for i, segment in enumerate(segments[:-1]):
+        if segment == arg:
+            return safe_destination(unquote(segments[i + 1]))
+    return None
+
+
+def postmark(parts: UrlParts, arg: str) -> str | None:
+    """``click.pstmrk.it/3s/<host%2Fpath>/...``: segment 2 percent-decoded, https assumed."""
+    segments = _segments(parts)
+    if len(segments) < 2:
+        return None
+    target = unquote(segments[1])
+    if "://" not in target:
+        target = "https://" + target
+    return safe_destination(target)
+
+
+def mandrill_json(parts: UrlParts, arg: str) -> str | None:
+    """``p`` is base64url JSON whose ``p`` field is itself JSON holding ``url``."""
+    raw = _b64(query_value(parts.query, "p") or "")
+    try:
+        outer = json.loads(raw or b"null")
+        inner = outer.get("p") if isinstance(outer, dict) else None
+        data = json.loads(inner) if isinstance(inner, str) else inner
+        url = data.get("url") if isinstance(data, dict) else None
+    except ValueError:
+        return None
+    return safe_destination(url if isinstance(url, str) else None)
+
+
+def mailgun_payload(token: str) -> str | None:
+    """Inflate a Mailgun ``eJ...`` token into its query string (``l=``, ``r=``, ...)."""
+    raw = _b64(token)
+    if raw is None or len(raw) < 3:
+        return None
+    try:
+        inflater = zlib.decompressobj(-15)
+        data = inflater.decompress(raw[2:], MAX_INFLATE)
+    except zlib.error:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def mailgun_zlib(parts: UrlParts, arg: str) -> str | None:
+    """``/c/eJ<token>``: base64url of deflated query string whose ``l`` is the destination."""
+    segments = _segments(parts)
+    token = next((s for s in segments if s.startswith("eJ")), None)
+    payload = mailgun_payload(token) if token else None
+    return query_param(UrlParts("", "", "", "", payload), "l") if payload else None
+
+
+def base64_param(parts: UrlParts, arg: str) -> str | None:
+    """ActiveCampaign ``redirectUrl``: base64 of a percent-encoded destination."""
+    raw = _b64(query_value(parts.query, arg) or "")
+    if not raw:
+        return None
+    return safe_destination(unquote(raw.decode("utf-8", "replace")))
+
+
+def streak_last_segment(parts: UrlParts, arg: str) -> str | None:
+    """``streaklinks.com/<tok>/<percent-encoded destination>``."""
+    segments = [s for s in _segments(parts) if s]
+    return safe_destination(unquote(segments[-1])) if len(segments) >= 2 else None
+
+
+def yesware_path(parts: UrlParts, arg: str) -> str | None:
+    """``/tt/<40hex>/<32hex>/<32hex>/<destination without scheme>``; https is assumed."""
+    segments = _segments(parts)
+    if len(segments) < 5:
+        return None
+    rest = unquote("/".join(segments[4:]))
+    if parts.query:
+        rest += "?" + parts.query
+    return safe_destination(rest if "://" in rest else "https://" + rest)
+
+
+Decoder = Callable[[UrlParts, str], "str | None"]
+
+DECODERS: dict[str, Decoder] = {
+    "query_param": query_param,
+    "path_segment_after": path_segment_after,
+    "postmark": postmark,
+    "mandrill_json": mandrill_json,
+    "mailgun_zlib": mailgun_zlib,
+    "base64_param": base64_param,
+    "streak_last_segment": streak_last_segment,
+    "yesware_path": yesware_path,
+}
+
+
+def decode(name: str, parts: UrlParts, arg: str) -> str | None:
+    """Run the named decoder; any failure inside it means "not recoverable"."""
+    decoder = DECODERS.get(name)
+    if decoder is None:
+        return None
+    try:
+        return decoder(parts, arg)
+    except (ValueError, TypeError, AttributeError, RecursionError, UnicodeError):
+        return None

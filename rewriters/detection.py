@@ -1,0 +1,99 @@
+"""Decide whether one URL, in one context, is a tracker, and how sure we are.
+
+Three tiers, strongest first (trackers.md section 6): a vendor signature from
+``trackers.toml``, the recipient's identity inside the URL, then the generic pixel heuristics
+with their exemptions. Link and resource contexts differ: a known click wrapper in an ``<a>``
+is tracking; an unknown ``<a>`` is only tracking if it carries the recipient's identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rewriters.decoders import UrlParts, split_url
+from rewriters.identity import Identity
+from rewriters.knowledge import Knowledge, Match
+from rewriters.pixels import ImageStats, high_entropy, spacer, tracking_path
+from rewriters.treatment import Confidence, Purpose
+
+UNKNOWN = "unknown"
+_EXEMPT_SCHEMES = ("cid:", "data:", "blob:", "mailto:", "tel:", "#", "sms:", "about:")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A tracker hit: who, what, how sure; ``match`` is set for vendor rules."""
+
+    vendor: str
+    kind: str
+    host: str
+    confidence: Confidence
+    purpose: Purpose
+    match: Match | None = None
+
+    def destination(self) -> str | None:
+        return self.match.destination() if self.match is not None else None
+
+
+def is_remote(url: str) -> bool:
+    low = url.lstrip()[:8].lower()
+    return not low.startswith(_EXEMPT_SCHEMES)
+
+
+class Detector:
+    """Per-message classifier: knowledge plus the recipient and the message's image stats."""
+
+    def __init__(self, knowledge: Knowledge, identity: Identity, stats: ImageStats) -> None:
+        self.knowledge = knowledge
+        self.identity = identity
+        self.stats = stats
+
+    def _parts(self, url: str) -> UrlParts | None:
+        if not url or not is_remote(url):
+            return None
+        parts = split_url(url)
+        if parts is None or parts.scheme not in ("http", "https", ""):
+            return None
+        return parts
+
+    def resource(self, url: str, kind: str, invisible: bool) -> Detection | None:
+        """A fetched resource (image, CSS, frame): ``kind`` is what it is if it tracks."""
+        parts = self._parts(url)
+        if parts is None:
+            return None
+        match = self.knowledge.match(parts)
+        if match is not None:
+            return Detection(match.vendor, kind, parts.host, Confidence.VENDOR_RULE,
+                             Purpose.OPEN_TRACKING, match)
+        if self.identity.found_in(url):
+            return Detection(UNKNOWN, kind, parts.host, Confidence.IDENTITY_HIT,
+                             Purpose.OPEN_TRACKING)
+        if self._exempt(url, parts):
+            return None
+        rest = parts.path + "?" + parts.query
+        looks = tracking_path(rest, self.knowledge.tracking_tokens) and high_entropy(rest)
+        if invisible or looks:
+            return Detection(UNKNOWN, kind, parts.host, Confidence.HEURISTIC,
+                             Purpose.OPEN_TRACKING)
+        return None
+
+    def _exempt(self, url: str, parts: UrlParts) -> bool:
+        if self.stats.counts.get(url, 0) >= 5:
+            return True
+        if parts.host.lower() in self.stats.real_hosts:
+            return True
+        return not parts.query and spacer(parts.path, self.knowledge.spacer_names)
+
+    def link(self, url: str) -> Detection | None:
+        """A followed link: a vendor click wrapper, or a URL carrying the recipient."""
+        parts = self._parts(url)
+        if parts is None:
+            return None
+        match = self.knowledge.match(parts)
+        if match is not None:
+            return Detection(match.vendor, "click_wrapper", parts.host, Confidence.VENDOR_RULE,
+                             Purpose.CLICK_TRACKING, match)
+        if self.identity.found_in(url):
+            return Detection(UNKNOWN, "link_param", parts.host, Confidence.IDENTITY_HIT,
+                             Purpose.CLICK_TRACKING)
+        return None

@@ -1,0 +1,84 @@
+"""Find the recipient's own identity inside a URL.
+
+The relay knows who the message is for, so a URL that carries the address (in any of the forms
+senders use to disguise it) is strong evidence of per-person tracking even on a host nobody has
+listed. Needles are computed once per message; matching is a handful of substring searches.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from rewriters.decoders import mailgun_payload
+
+MIN_LOCAL_PART = 6
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Lowercased needles for one recipient, plus the local part used only as a whole value."""
+
+    needles: tuple[str, ...]
+    local_part: str | None
+
+    def found_in(self, url: str) -> bool:
+        """True when the address, an encoding of it or a hash of it appears in ``url``."""
+        if not self.needles:
+            return False
+        lowered = url.lower()
+        if any(n in lowered for n in self.needles):
+            return True
+        if "%" in lowered:
+            decoded = unquote(lowered)
+            if any(n in decoded for n in self.needles):
+                return True
+        return self._local_part_in(lowered) or self._in_mailgun_token(url)
+
+    def _local_part_in(self, lowered: str) -> bool:
+        if self.local_part is None:
+            return False
+        for sep in ("=", "/"):
+            start = lowered.find(sep + self.local_part)
+            while start >= 0:
+                end = start + 1 + len(self.local_part)
+                if end == len(lowered) or lowered[end] in "&/#?;.":
+                    return True
+                start = lowered.find(sep + self.local_part, end)
+        return False
+
+    def _in_mailgun_token(self, url: str) -> bool:
+        marker = url.find("/eJ")
+        if marker < 0:
+            return False
+        token = url[marker + 1 :].split("/", 1)[0].split("?", 1)[0]
+        payload = mailgun_payload(token[:8192])
+        return payload is not None and any(n in unquote(payload).lower() for n in self.needles)
+
+
+NOBODY = Identity((), None)
+
+
+def _b64_forms(text: str) -> list[str]:
+    raw = text.encode("utf-8")
+    std = base64.b64encode(raw).decode("ascii")
+    url = base64.urlsafe_b64encode(raw).decode("ascii")
+    return [form.rstrip("=").lower() for form in (std, url)]
+
+
+def identity_for(recipient: str | None) -> Identity:
+    """Every form of ``recipient`` worth searching for; empty when there is no recipient."""
+    if not recipient or "@" not in recipient:
+        return NOBODY
+    address = recipient.strip().strip("<>")
+    lowered = address.lower()
+    needles = {lowered, quote(lowered, safe="").lower(), lowered.replace("@", "%40")}
+    for form in (address, lowered):
+        needles.update(_b64_forms(form))
+    for algo in ("md5", "sha1", "sha256"):
+        needles.add(hashlib.new(algo, lowered.encode("utf-8")).hexdigest())
+    local = lowered.split("@", 1)[0]
+    usable_local = local if len(local) >= MIN_LOCAL_PART else None
+    return Identity(tuple(sorted(n for n in needles if len(n) >= 6)), usable_local)

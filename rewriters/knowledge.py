@@ -1,0 +1,174 @@
+"""Tracker knowledge loaded from ``data/trackers.toml`` and matched against URLs.
+
+Matching stays linear in the URL: the host is looked up by walking at most ``MAX_LABELS`` of its
+labels into a dict of suffixes (a run of digits in a label may match ``#``), and the compiled
+path rules run only on URLs whose host or first path segment selects them. Nothing here scans a
+whole document, which is what sank Firefox Relay's 214-regex matcher (MPP-4739).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from rewriters.decoders import UrlParts, decode, query_value
+
+MAX_LABELS = 10
+MAX_PATH = 4096
+_DIGITS = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One path/query signature; ``decoder`` names how to recover a wrapped destination."""
+
+    vendor: str
+    kind: str
+    path: re.Pattern[str] | None
+    query: tuple[str, str | None] | None
+    decoder: str | None
+    arg: str
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    hosts: tuple[str, ...]
+    host_kind: str
+    rules: tuple[Rule, ...]
+    examples: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A vendor signature hit. ``kind`` ``any`` means the caller's context decides."""
+
+    vendor: str
+    kind: str
+    parts: UrlParts
+    rule: Rule | None = None
+
+    def destination(self) -> str | None:
+        """The wrapped destination when the rule's decoder can recover it offline."""
+        if self.rule is None or self.rule.decoder is None:
+            return None
+        return decode(self.rule.decoder, self.parts, self.rule.arg)
+
+
+@dataclass
+class Knowledge:
+    """Everything ``trackers.toml`` says, indexed for constant-time candidate selection."""
+
+    version: int
+    vendors: list[Vendor]
+    by_host: dict[str, list[Vendor]] = field(default_factory=dict)
+    by_segment: dict[str, list[Rule]] = field(default_factory=dict)
+    per_person: frozenset[str] = frozenset()
+    campaign: frozenset[str] = frozenset()
+    spacer_names: frozenset[str] = frozenset()
+    tracking_tokens: tuple[str, ...] = ()
+    protected_words: tuple[str, ...] = ()
+
+    def match(self, parts: UrlParts) -> Match | None:
+        """Vendor signature for this URL, or ``None``; never scans more than the URL."""
+        path = parts.path[:MAX_PATH]
+        vendors = self._host_vendors(parts.host)
+        for vendor in vendors:
+            for rule in vendor.rules:
+                if _rule_matches(rule, path, parts.query):
+                    return Match(vendor.name, rule.kind, parts, rule)
+        segment = path.split("/", 2)[1].lower() if path.count("/") >= 1 else ""
+        for key in (segment, "*"):
+            for rule in self.by_segment.get(key, ()):
+                if _rule_matches(rule, path, parts.query):
+                    return Match(rule.vendor, rule.kind, parts, rule)
+        for vendor in vendors:
+            if vendor.host_kind:
+                return Match(vendor.name, vendor.host_kind, parts)
+        return None
+
+    def _host_vendors(self, host: str) -> list[Vendor]:
+        labels = host.lower().split(".")[-MAX_LABELS:]
+        found: list[Vendor] = []
+        for i in range(len(labels)):
+            suffix = ".".join(labels[i:])
+            found.extend(self.by_host.get(suffix, ()))
+            collapsed = _DIGITS.sub("#", suffix)
+            if collapsed != suffix:
+                found.extend(self.by_host.get(collapsed, ()))
+        return found
+
+
+def _rule_matches(rule: Rule, path: str, query: str) -> bool:
+    if rule.path is not None and not rule.path.match(path):
+        return False
+    if rule.query is None:
+        return True
+    name, wanted = rule.query
+    value = query_value(query, name) if name in query else None
+    if value is None:
+        return name in query.split("&")
+    return wanted is None or value == wanted
+
+
+def _rule(vendor: str, raw: dict[str, Any]) -> Rule:
+    query = raw.get("query")
+    parsed_query: tuple[str, str | None] | None = None
+    if query:
+        name, eq, value = str(query).partition("=")
+        parsed_query = (name, value if eq else None)
+    return Rule(
+        vendor=vendor,
+        kind=str(raw["kind"]),
+        path=re.compile(raw["path"]) if raw.get("path") else None,
+        query=parsed_query,
+        decoder=raw.get("decoder"),
+        arg=str(raw.get("arg", "")),
+    )
+
+
+def _index(knowledge: Knowledge, raw_vendors: list[dict[str, Any]]) -> None:
+    for raw in raw_vendors:
+        name = str(raw["name"])
+        host_rules: list[Rule] = []
+        for raw_rule in raw.get("rules", []):
+            rule = _rule(name, raw_rule)
+            if raw_rule.get("any_host"):
+                for segment in str(raw_rule.get("segment", "*")).lower().split(" ") or [""]:
+                    knowledge.by_segment.setdefault(segment, []).append(rule)
+            else:
+                host_rules.append(rule)
+        vendor = Vendor(name, tuple(raw.get("hosts", [])), str(raw.get("host_kind", "")),
+                        tuple(host_rules), tuple(raw.get("examples", [])))
+        knowledge.vendors.append(vendor)
+        for host in vendor.hosts:
+            knowledge.by_host.setdefault(host.lower(), []).append(vendor)
+
+
+def parse(text: str) -> Knowledge:
+    """Build the index from TOML text (tests feed variants; production uses :data:`KNOWLEDGE`)."""
+    data = tomllib.loads(text)
+    params = data.get("params", {})
+    heuristics = data.get("heuristics", {})
+    knowledge = Knowledge(
+        version=int(data["version"]),
+        vendors=[],
+        per_person=frozenset(p.lower() for p in params.get("per_person", [])),
+        campaign=frozenset(p.lower() for p in params.get("campaign", [])),
+        spacer_names=frozenset(heuristics.get("spacer_names", [])),
+        tracking_tokens=tuple(heuristics.get("tracking_tokens", [])),
+        protected_words=tuple(heuristics.get("protected_words", [])),
+    )
+    _index(knowledge, data.get("vendors", []))
+    return knowledge
+
+
+def _load() -> Knowledge:
+    text = resources.files("rewriters").joinpath("data/trackers.toml").read_text("utf-8")
+    return parse(text)
+
+
+KNOWLEDGE = _load()

@@ -1,0 +1,118 @@
+"""Rewrite one followed link: unwrap click wrappers, drop per-person parameters, route.
+
+Links are only ever changed to something that still works: a wrapper is unwrapped only when its
+destination decodes offline to a plain web URL, and per-person parameters are never removed
+from unsubscribe, preference-centre or view-in-browser links (Marketo documents ``mkt_tok`` as
+required there, and breaking opt-out is a legal risk).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_plus
+
+from rewriters.decisions import Decider
+from rewriters.detection import Detection, Detector
+from rewriters.treatment import Confidence, Purpose
+
+MAX_UNWRAP = 3
+DROP_LINK = "\x00drop-link"
+PARAM_VENDORS = (("_hs", "HubSpot"), ("__hs", "HubSpot"), ("hsctatracking", "HubSpot"),
+                 ("mc_", "Mailchimp"), ("mkt_tok", "Marketo"), ("elq", "Eloqua"),
+                 ("vero_", "Vero"), ("_kx", "Klaviyo"), ("ml_", "MailerLite"))
+
+
+def protected(url: str, text: str, words: tuple[str, ...]) -> bool:
+    """Unsubscribe / preferences / view-in-browser, judged by the URL and the link text."""
+    low = (unquote_plus(url[:4096]) + " " + text[:500]).lower()
+    return any(word in low for word in words)
+
+
+def _param_vendor(name: str) -> str:
+    low = name.lower()
+    return next((vendor for prefix, vendor in PARAM_VENDORS if low.startswith(prefix)), "unknown")
+
+
+def strip_params(url: str, names: frozenset[str], identity_hit: object) -> tuple[str, list[str]]:
+    """Remove per-person parameters (by name, or whose value is the recipient)."""
+    base, hash_, fragment = url.partition("#")
+    path, q, query = base.partition("?")
+    if not q or not query:
+        return url, []
+    kept: list[str] = []
+    removed: list[str] = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        key = unquote_plus(name).lower()
+        if key in names or (value and callable(identity_hit) and identity_hit(value)):
+            removed.append(key)
+        else:
+            kept.append(pair)
+    if not removed:
+        return url, []
+    new = path + ("?" + "&".join(kept) if kept else "")
+    return new + hash_ + fragment, removed
+
+
+class LinkRewriter:
+    """Applies the treatment to links for one message; findings go to the decider."""
+
+    def __init__(self, detector: Detector, decider: Decider) -> None:
+        self.detector = detector
+        self.decider = decider
+        self.knowledge = detector.knowledge
+
+    def rewrite(self, url: str, text: str, where: str) -> str | None:
+        """New URL, :data:`DROP_LINK` to replace the link by its text, or ``None`` to keep."""
+        current = url
+        for _ in range(MAX_UNWRAP):
+            det = self.detector.link(current)
+            if det is None or det.match is None:
+                break
+            current, done = self._wrapper(det, current, where)
+            if done:
+                return None if current == url else current
+        final = self._params(current, text, where)
+        return None if final == url else final
+
+    def _wrapper(self, det: Detection, url: str, where: str) -> tuple[str, bool]:
+        """(next URL, whether rewriting stops here) after handling a vendor wrapper."""
+        if not self.decider.strips(det.vendor, Purpose.CLICK_TRACKING):
+            routed = self.decider.route(url, Purpose.CLICK_TRACKING)
+            self.decider.record(det, where, "routed" if routed else "kept")
+            return (routed or url), True
+        destination = det.destination()
+        if destination is not None:
+            self.decider.record(det, where, "unwrapped", detail=destination[:200])
+            return destination, False
+        if self.decider.treatment.opaque_links == "text":
+            self.decider.record(det, where, "replaced_with_text", detail="opaque")
+            return DROP_LINK, True
+        self.decider.record(det, where, "kept", detail="opaque wrapper")
+        return url, True
+
+    def _params(self, url: str, text: str, where: str) -> str:
+        if not self.decider.strips("unknown", Purpose.CLICK_TRACKING):
+            return url
+        if protected(url, text, self.knowledge.protected_words):
+            return url
+        identity = self.detector.identity
+        new, removed = strip_params(url, self.knowledge.per_person,
+                                    lambda value: identity.found_in(value))
+        host = self._host(url)
+        for name in removed:
+            confidence = (Confidence.VENDOR_RULE if name in self.knowledge.per_person
+                          else Confidence.IDENTITY_HIT)
+            self.decider.add(_param_vendor(name), "link_param", where, host, "param_removed",
+                             confidence, Purpose.CLICK_TRACKING, detail=name)
+        if identity.found_in(new):
+            self.decider.add("unknown", "link_param", where, host, "kept",
+                             Confidence.IDENTITY_HIT, Purpose.CLICK_TRACKING,
+                             detail="recipient identity in path")
+        return new
+
+    def _host(self, url: str) -> str:
+        det = self.detector.link(url)
+        if det is not None:
+            return det.host
+        rest = url.split("//", 1)[-1]
+        return rest.split("/", 1)[0].split("?", 1)[0].lower()[:253]

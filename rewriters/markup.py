@@ -1,0 +1,205 @@
+"""Apply the treatment to one decoded HTML body: compute character-range edits, never re-render.
+
+Every place a tracker can hide (trackers.md section 4) maps to one small rule here: a pixel
+``<img>`` loses its whole tag, a tracked attribute on a layout element (``background=``, a VML
+``src``, a ``poster``) loses only that attribute, a CSS beacon loses only its declaration or
+at-rule, and a link keeps its tag with a cleaned ``href``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rewriters import css
+from rewriters.decisions import Decider
+from rewriters.detection import Detection, Detector
+from rewriters.html import Attr, Scan, Tag, link_text
+from rewriters.links import DROP_LINK, LinkRewriter
+from rewriters.pixels import invisible
+
+Edit = tuple[int, int, str]
+LINK_TAGS = frozenset({"a", "area", "v:roundrect", "v:rect", "v:oval", "v:shape"})
+# tag -> (attribute, finding kind); the attribute alone goes when its URL tracks
+RESOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "source": (("src", "open_pixel"),),
+    "video": (("poster", "open_pixel"), ("src", "open_pixel")),
+    "audio": (("src", "open_pixel"),),
+    "track": (("src", "open_pixel"),),
+    "iframe": (("src", "open_pixel"),),
+    "frame": (("src", "open_pixel"),),
+    "embed": (("src", "open_pixel"),),
+    "bgsound": (("src", "open_pixel"),),
+    "object": (("data", "open_pixel"),),
+    "image": (("href", "open_pixel"), ("xlink:href", "open_pixel")),
+    "v:fill": (("src", "open_pixel"),),
+    "v:image": (("src", "open_pixel"),),
+    "v:imagedata": (("src", "open_pixel"),),
+}
+FETCHING_RELS = frozenset({"stylesheet", "preload", "prefetch", "dns-prefetch", "preconnect",
+                           "prerender", "modulepreload", "icon"})
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
+
+
+def escape_attr(value: str, quote: str) -> str:
+    q = quote or '"'
+    out = value.replace("&", "&amp;").replace(q, "&quot;" if q == '"' else "&#39;")
+    return q + out + q
+
+
+class HtmlRewriter:
+    """Walks the tokenizer's tags and ``<style>`` bodies of one part and collects edits."""
+
+    def __init__(self, text: str, scan: Scan, detector: Detector, decider: Decider) -> None:
+        self.text = text
+        self.scan = scan
+        self.detector = detector
+        self.decider = decider
+        self.links = LinkRewriter(detector, decider)
+        self.edits: list[Edit] = []
+
+    def run(self) -> list[Edit]:
+        for tag in self.scan.tags:
+            self._tag(tag)
+        for start, end, in_comment in self.scan.styles:
+            self._stylesheet(start, end, "comment" if in_comment else "css")
+        return self.edits
+
+    def _decide(self, url: str, kind: str, where: str, hidden: bool) -> str | None:
+        """``""`` to remove, a routed URL to substitute, ``None`` to leave as is."""
+        det = self.detector.resource(url, kind, hidden)
+        if det is None:
+            return None
+        return self._act(det, url, where)
+
+    def _act(self, det: Detection, url: str, where: str) -> str | None:
+        if self.decider.strips(det.vendor, det.purpose):
+            self.decider.record(det, where, "removed")
+            return ""
+        routed = self.decider.route(url, det.purpose)
+        self.decider.record(det, where, "routed" if routed else "kept")
+        return routed
+
+    def _tag(self, tag: Tag) -> None:
+        where = "comment" if tag.in_comment else "element"
+        if self._void(tag, where):
+            self.edits.append((tag.start, tag.end, ""))
+            return
+        for attr_name, kind in RESOURCES.get(tag.name, ()):
+            attr = tag.attrs.get(attr_name)
+            if attr is not None:
+                self._attr_resource(tag, attr, kind, where)
+        background = tag.attrs.get("background")
+        if background is not None:
+            self._attr_resource(tag, background, "open_pixel", where)
+        if "srcset" in tag.attrs and self._srcset(tag, tag.attrs["srcset"], where):
+            self.edits.append((tag.start, tag.end, ""))
+            return
+        if "style" in tag.attrs:
+            self._style_attr(tag.attrs["style"], where)
+        if tag.name in LINK_TAGS and "href" in tag.attrs:
+            self._link(tag, tag.attrs["href"], where)
+
+    def _void(self, tag: Tag, where: str) -> bool:
+        """Elements that only exist to fetch: True when the whole tag must go."""
+        name = tag.name
+        if name == "img" or (name == "input" and (tag.get("type") or "").lower() == "image"):
+            src = tag.attrs.get("src")
+            result = self._decide(src.value, "open_pixel", where, invisible(tag)) if src else None
+            if src is not None and result:
+                self._set(src, result)
+            return result == ""
+        if name == "link":
+            rels = set((tag.get("rel") or "").lower().split())
+            if rels & FETCHING_RELS:
+                kind = "css_beacon" if "stylesheet" in rels else "prefetch"
+                return self._decide(tag.get("href") or "", kind, where, False) == ""
+        if name == "meta" and (tag.get("http-equiv") or "").lower() == "refresh":
+            m = _REFRESH_URL.search(tag.get("content") or "")
+            return m is not None and self._decide(m.group(1), "open_pixel", where, False) == ""
+        return False
+
+    def _set(self, attr: Attr, value: str | None) -> None:
+        if value == "":
+            self.edits.append((attr.start, attr.end, ""))
+        elif value is not None:
+            self.edits.append((attr.value_start, attr.end, escape_attr(value, attr.quote)))
+
+    def _attr_resource(self, tag: Tag, attr: Attr, kind: str, where: str) -> None:
+        hidden = tag.name in ("img", "v:image", "v:imagedata") and invisible(tag)
+        self._set(attr, self._decide(attr.value, kind, where, hidden))
+
+    def _srcset(self, tag: Tag, attr: Attr, where: str) -> bool:
+        """Drop or route tracked candidates; True when a ``<source>`` has nothing left."""
+        changed = False
+        kept: list[str] = []
+        for url, descriptor in _candidates(attr.value):
+            result = self._decide(url, "open_pixel", where, False)
+            changed = changed or result is not None
+            if result != "":
+                kept.append(((result or url) + " " + descriptor).strip())
+        if not changed:
+            return False
+        if not kept and tag.name == "source" and "src" not in tag.attrs:
+            return True
+        self._set(attr, ", ".join(kept) if kept else "")
+        return False
+
+    def _style_attr(self, attr: Attr, where: str) -> None:
+        value = attr.value
+        cuts: list[Edit] = []
+        for found in css.declaration_urls(value):
+            result = self._decide(found.url, "css_beacon", "css", False)
+            if result is not None:
+                cuts.append(_css_edit(value, found, result))
+        if cuts:
+            self._set(attr, apply_edits(value, cuts) or " ")
+
+    def _stylesheet(self, start: int, end: int, where: str) -> None:
+        for found in css.stylesheet_urls(self.text[start:end], start):
+            kind = "remote_font" if found.kind == "font" else "css_beacon"
+            result = self._decide(found.url, kind, where, bool(found.hint))
+            if result is not None:
+                self.edits.append(_css_edit(self.text, found, result))
+
+    def _link(self, tag: Tag, attr: Attr, where: str) -> None:
+        new = self.links.rewrite(attr.value, link_text(self.text, tag), where)
+        if new is None:
+            return
+        if new != DROP_LINK:
+            self._set(attr, new)
+        elif tag.name == "a" and tag.close_start >= 0:
+            self.edits.append((tag.start, tag.end, ""))
+            self.edits.append((tag.close_start, tag.close_end, ""))
+        else:
+            self.edits.append((attr.start, attr.end, ""))
+
+
+def _css_edit(text: str, found: css.CssUrl, result: str) -> Edit:
+    if result == "":
+        return (found.start, found.end, "")
+    return (found.start, found.end, text[found.start : found.end].replace(found.url, result, 1))
+
+
+def _candidates(srcset: str) -> list[tuple[str, str]]:
+    out = []
+    for chunk in srcset.split(","):
+        bits = chunk.split()
+        if bits:
+            out.append((bits[0], " ".join(bits[1:])))
+    return out
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Splice character-range edits into ``text``; overlapping later edits are dropped."""
+    if not edits:
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
+        if start < pos:
+            continue
+        pieces.append(text[pos:start])
+        pieces.append(new)
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)

@@ -1,0 +1,31 @@
+"""Links in ``text/plain`` parts: the same unwrapping and parameter rules as HTML links.
+
+Plain text has no markup to hide pixels in, but sales tools wrap every URL in it too. URLs are
+found with one bounded regex (no nested quantifiers); the words just before a URL count as its
+"link text" so ``Unsubscribe: https://...`` stays untouched.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rewriters.links import DROP_LINK, LinkRewriter
+
+Edit = tuple[int, int, str]
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\]\[]{1,8192}", re.IGNORECASE)
+_TRAILING = ".,;:!?)'\""
+
+
+def rewrite_text(text: str, links: LinkRewriter, where: str = "text") -> list[Edit]:
+    """Edits that clean every URL in ``text``."""
+    edits: list[Edit] = []
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(_TRAILING)
+        if url.lower().startswith("www."):
+            continue
+        before = text[max(0, m.start() - 60) : m.start()]
+        new = links.rewrite(url, before, where)
+        if new is None or new == DROP_LINK:
+            continue
+        edits.append((m.start(), m.start() + len(url), new))
+    return edits
