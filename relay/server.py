@@ -13,9 +13,10 @@ import logging
 import ssl
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 from relay import errors, replies
+from relay.dataread import read_payload
 from relay.config import RelayConfig, split_host_port
 from relay.handler import RelayHandler
 from relay.session import state_of
@@ -49,6 +50,33 @@ class RelaySMTP(SMTP):
             return await super()._call_handler_hook(command, *args)
         finally:
             self._reset_timeout()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's checks, then a one-pass payload read (:mod:`relay.dataread`)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            payload = await read_payload(self._reader, self.data_size_limit, self._reset_timeout)
+        except ConnectionError:
+            self._writer.close()
+            return
+        if payload.content is None:
+            self._set_post_data_state()
+            await self.push(replies.R552_TOO_BIG if payload.too_big else replies.R500_LINE_TOO_LONG)
+            return
+        self.envelope.content = self.envelope.original_content = payload.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     async def handle_exception(self, error: Exception) -> str:
         trace = state_of(self.session).next_trace() if self.session else "-"

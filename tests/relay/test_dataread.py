@@ -1,0 +1,61 @@
+"""The one-pass DATA reader keeps aiosmtpd's semantics on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from relay.dataread import read_payload, unstuff
+
+
+async def feed(data: bytes, limit: int | None = None):
+    reader = asyncio.StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    return await read_payload(reader, limit, lambda: None), reader
+
+
+def test_dot_stuffing_is_undone_on_every_line() -> None:
+    assert unstuff(b"..a\r\nb\r\n..\r\n.x\r\n") == b".a\r\nb\r\n.\r\nx\r\n"
+
+
+async def test_empty_payload_is_an_empty_message() -> None:
+    payload, _ = await feed(b".\r\n")
+    assert payload.content == b""
+
+
+async def test_bytes_after_the_terminator_stay_for_the_next_command() -> None:
+    payload, reader = await feed(b"Subject: a\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+    assert payload.content == b"Subject: a\r\n\r\nbody\r\n"
+    assert await reader.readline() == b"QUIT\r\n"
+
+
+async def test_terminator_split_across_chunks_is_found() -> None:
+    reader = asyncio.StreamReader()
+    payload_task = asyncio.create_task(read_payload(reader, None, lambda: None))
+    for piece in (b"Subject: a\r\n\r\nbody\r", b"\n.", b"\r", b"\n"):
+        reader.feed_data(piece)
+        await asyncio.sleep(0)
+    payload = await asyncio.wait_for(payload_task, 2)
+    assert payload.content == b"Subject: a\r\n\r\nbody\r\n"
+
+
+async def test_oversized_payload_is_drained_and_flagged() -> None:
+    payload, reader = await feed(b"x" * 500 + b"\r\n" + b"y" * 500 + b"\r\n.\r\nNOOP\r\n", 600)
+    assert payload.too_big and payload.content is None
+    assert await reader.readline() == b"NOOP\r\n"
+
+
+async def test_over_long_line_is_flagged() -> None:
+    payload, _ = await feed(b"z" * 1200 + b"\r\n.\r\n")
+    assert payload.too_long_line and payload.content is None
+
+
+async def test_disconnect_before_the_terminator_raises() -> None:
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"Subject: half\r\n")
+    reader.feed_eof()
+    try:
+        await read_payload(reader, None, lambda: None)
+    except ConnectionError:
+        return
+    raise AssertionError("expected ConnectionError")
