@@ -1,0 +1,311 @@
+"""``GET /t/<token>``: consent re-checked at the moment of the open or the click (issue 6).
+
+Open pixel, consent valid: tell the vendor (``mode = "fetch"``: the relay requests the pixel
+itself, with no client header, cookie or address of the recipient; ``"redirect"``: 302 to it) and
+answer a 1x1 GIF. Consent gone: the GIF, and nobody is contacted. Click, consent valid: 302 to
+the original tracked URL. Consent gone: 302 straight to the real destination when the wrapper
+decodes offline (``rewriters.knowledge``), otherwise a short page (no script, no remote asset)
+saying the link passes through a tracker, with a link to continue. Every answer is
+``Cache-Control: no-store``. Consent comes from :class:`store.cache.ConsentCache` (fail closed:
+an unreachable store means no consent). Measurement per ``[tracking] measurement`` goes to
+:class:`store.tracking.TrackingBuffer`; prefetchers count as machines, never as people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import ipaddress
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from rewriters.decoders import split_url
+from rewriters.knowledge import KNOWLEDGE
+from rewriters.treatment import Purpose
+from store.addresses import AddressError
+from store.cache import ConsentCache
+from store.db import Database
+from store.tracking import TrackingBuffer, TrackingStore
+from web.routing import BadRouteToken, RouteClaims, RouteSigner, web_url
+from web.tracking_config import Prefetchers, TrackingConfig
+
+log = logging.getLogger("consent_relay.web")
+GIF = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+MAX_REDIRECTS = 3
+MAX_UNWRAP = 3
+
+
+class FetchRefused(Exception):
+    """A vendor URL the relay will not request (private address, bad redirect)."""
+
+
+@dataclass
+class TrackingServices:
+    """Everything ``/t/`` needs; build with :meth:`create`, then ``start()`` and ``close()``."""
+
+    signer: RouteSigner
+    cache: ConsentCache
+    config: TrackingConfig
+    http: httpx.AsyncClient
+    prefetchers: Prefetchers
+    buffer: TrackingBuffer | None = None
+    stats: Counter[str] = field(default_factory=Counter)
+    owns_http: bool = False
+    _gate: asyncio.Semaphore | None = None
+    _flusher: asyncio.Task[None] | None = None
+
+    @classmethod
+    def create(
+        cls,
+        signer: RouteSigner,
+        cache: ConsentCache,
+        db: Database | None,
+        config: TrackingConfig,
+        http: httpx.AsyncClient | None = None,
+    ) -> TrackingServices:
+        """``db`` may be None only with ``measurement = "none"``; ``http`` defaults to ours."""
+        buffer = None
+        if config.measurement != "none":
+            if db is None:
+                raise ValueError("measurement needs a database")
+            buffer = TrackingBuffer(TrackingStore(db), config.buffer_limit)
+        return cls(
+            signer=signer,
+            cache=cache,
+            config=config,
+            http=http or vendor_client(config),
+            prefetchers=Prefetchers.load(config.prefetchers_file),
+            buffer=buffer,
+            owns_http=http is None,
+        )
+
+    @property
+    def gate(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.config.fetch_concurrency)
+        return self._gate
+
+    async def start(self) -> None:
+        """Start the periodic counter flush (call once, on the serving loop)."""
+        if self.buffer is not None and self._flusher is None:
+            self._flusher = asyncio.create_task(self.buffer.run(self.config.flush_interval))
+
+    async def close(self) -> None:
+        """Stop flushing (writing what is buffered) and close our HTTP client."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self.buffer is not None:
+            await self.buffer.flush()
+        if self.owns_http:
+            await self.http.aclose()
+
+
+def vendor_client(config: TrackingConfig) -> httpx.AsyncClient:
+    """The vendor-facing client: our User-Agent only, a cookie jar that keeps nothing, no
+    proxy or ``.netrc`` from the environment, redirects followed by hand (each hop checked)."""
+    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(
+        headers={"User-Agent": config.user_agent, "Accept": "image/*,*/*;q=0.5"},
+        cookies=jar,
+        follow_redirects=False,
+        trust_env=False,
+        timeout=httpx.Timeout(config.fetch_timeout),
+        limits=httpx.Limits(max_connections=config.fetch_concurrency),
+    )
+
+
+def tracking_routes(services: TrackingServices) -> list[Route]:
+    """``GET /t/{token}`` (HEAD too); mount with ``services.extra_routes`` of ``web/app.py``."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handle(services, request)
+
+    return [Route("/t/{token}", endpoint, methods=["GET"], name="tracking")]
+
+
+async def handle(services: TrackingServices, request: Request) -> Response:
+    try:
+        claims = services.signer.verify(request.path_params["token"])
+    except BadRouteToken as exc:
+        services.stats[f"token_{exc.reason}"] += 1
+        return Response("Not found\n", 404, headers=NO_STORE, media_type="text/plain")
+    try:
+        state = await services.cache.lookup(claims.recipient)
+        granted = state.granted(claims.purpose.value)
+    except AddressError:
+        granted = False
+    client = request.client.host if request.client else None
+    machine = request.method == "HEAD" or (
+        services.prefetchers.classify(request.headers.get("user-agent"), client) is not None
+    )
+    measure(services, claims, granted, machine, datetime.now(UTC))
+    if claims.purpose is Purpose.OPEN_TRACKING:
+        return pixel(services, claims, granted, machine, request.method == "HEAD")
+    return click(services, claims, granted)
+
+
+def measure(
+    services: TrackingServices, claims: RouteClaims, granted: bool, machine: bool, now: datetime
+) -> None:
+    """Record the hit as ``[tracking] measurement`` says (in memory; flushed later)."""
+    buffer = services.buffer
+    services.stats[f"{claims.purpose.value}_{'granted' if granted else 'blocked'}"] += 1
+    if buffer is None:
+        return
+    purpose = claims.purpose.value
+    mode = services.config.measurement
+    if mode == "deliverability":
+        if not machine:
+            buffer.last_open(claims.recipient, now.date())
+        return
+    ref = claims.message_ref[:64] if granted else ""
+    buffer.count(now.date(), ref, purpose, "machine" if machine else "person")
+    if mode == "identified" and granted and not machine:
+        at = now.replace(second=0, microsecond=0)
+        buffer.event(claims.recipient, claims.message_ref[:64], purpose, at)
+
+
+def pixel(
+    services: TrackingServices, claims: RouteClaims, granted: bool, machine: bool, head: bool
+) -> Response:
+    if granted and services.config.mode == "redirect":
+        return RedirectResponse(claims.url, 302, headers=NO_STORE)
+    task = None
+    if granted and not head and (services.config.forward_machine_opens or not machine):
+        task = BackgroundTask(fetch_vendor, services, claims.url)
+    return Response(GIF, 200, headers=NO_STORE, media_type="image/gif", background=task)
+
+
+def click(services: TrackingServices, claims: RouteClaims, granted: bool) -> Response:
+    if granted:
+        return RedirectResponse(claims.url, 302, headers=NO_STORE)
+    destination = decode_destination(claims.url)
+    if destination is not None:
+        services.stats["click_unwrapped"] += 1
+        return RedirectResponse(destination, 302, headers=NO_STORE)
+    services.stats["click_interstitial"] += 1
+    return HTMLResponse(interstitial(claims.url), 200, headers=PAGE_HEADERS)
+
+
+def decode_destination(url: str) -> str | None:
+    """The real destination of a click wrapper, decoded offline (nested wrappers too), without
+    per-person parameters; ``None`` when no known decoder recovers it."""
+    found = None
+    current = url
+    for _ in range(MAX_UNWRAP):
+        parts = split_url(current)
+        match = KNOWLEDGE.match(parts) if parts is not None else None
+        target = match.destination() if match is not None else None
+        if target is None:
+            break
+        found = current = target
+    return _without_personal_params(found) if found else None
+
+
+def _without_personal_params(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in KNOWLEDGE.per_person]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def interstitial(url: str) -> str:
+    """A plain page: no script, no remote asset, one link onwards (which the tracker sees)."""
+    host = html.escape(urlsplit(url).hostname or "an unknown site")
+    href = html.escape(url, quote=True)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>This link passes through a tracker</title><style>"
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;"
+        "padding:0 1rem;color:#222}a.go{display:inline-block;padding:.6rem 1rem;"
+        "border:1px solid #444;border-radius:4px;color:#222;text-decoration:none}"
+        "</style></head><body><h1>This link passes through a tracker</h1>"
+        "<p>Click tracking is off for you, but this link goes through "
+        f"<strong>{host}</strong>, a click-tracking service, and its real destination cannot "
+        "be worked out without asking that service.</p>"
+        f"<p>If you continue, <strong>{host}</strong> will learn that you clicked.</p>"
+        f'<p><a class="go" href="{href}" rel="noreferrer noopener">Continue through {host}</a>'
+        "</p></body></html>"
+    )
+
+
+async def fetch_vendor(services: TrackingServices, url: str) -> int | None:
+    """Tell the vendor about a consented open; the status code, or ``None`` if it failed."""
+    async with services.gate:
+        try:
+            status = await asyncio.wait_for(_fetch(services, url), services.config.fetch_timeout)
+        except Exception as exc:  # a vendor's failure never reaches the recipient
+            services.stats["vendor_fetch_failed"] += 1
+            log.info(
+                "vendor_fetch_failed",
+                extra={"event": "vendor_fetch_failed", "reason": type(exc).__name__},
+            )
+            return None
+    services.stats["vendor_fetched"] += 1
+    return status
+
+
+async def _fetch(services: TrackingServices, url: str) -> int:
+    for _ in range(MAX_REDIRECTS + 1):
+        if not services.config.fetch_private_addresses:
+            await _check_public(url)
+        async with services.http.stream("GET", url) as response:
+            await _drain(response, services.config.fetch_max_bytes)
+            location = response.headers.get("location")
+            if not (response.is_redirect and location):
+                return response.status_code
+        try:
+            url = web_url(urljoin(url, location))
+        except ValueError as exc:
+            raise FetchRefused("redirect to a non-web URL") from exc
+    raise FetchRefused("too many redirects")
+
+
+async def _drain(response: httpx.Response, limit: int) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= limit:
+            break
+
+
+async def _check_public(url: str) -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or other non-global space."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    infos: list[Any] = await loop.getaddrinfo(host, port, type=0)
+    addresses = {info[4][0] for info in infos}
+    if not addresses or not all(ipaddress.ip_address(a).is_global for a in addresses):
+        raise FetchRefused(f"{host} is not a public address")
