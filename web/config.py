@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -19,3 +21,11 @@ class WebConfig(BaseModel):
     )
     link_max_age_days: int = Field(default=400, ge=1)
     store_ip: bool = False
+    templates_dir: Path | None = Field(
+        default=None,
+        description="admin overrides: templates (*.html) and locales/<lang>.toml searched first",
+    )
+    default_language: str = Field(default="en", pattern="^(en|fr|de|it|es|nl)$")
+    form_max_age_hours: int = Field(
+        default=24, ge=1, description="how long a consent form stays valid after it was shown"
+    )
