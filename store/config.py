@@ -22,11 +22,26 @@ class StoreConfig(_Section):
 
 
 class AuditConfig(_Section):
-    """``[audit]``: decision records and retention."""
+    """``[audit]``: decision records, retention per table, and the controller named in the ROPA.
+
+    Defaults (docs/audit.md): decision records 365 days, policy reload events 365 days, the
+    delivery journal 7 days (longer than an MTA's 5-day retry window), consent evidence 1825
+    days (5 years) after the recipient's last refusal, withdrawal or expiry.
+    """
 
     enabled: bool = True
     sender: str = Field(default="address", pattern="^(address|domain)$")
     clear_recipients: bool = False
-    retention_days: int = Field(default=365, ge=1)
-    consent_evidence_days: int = Field(default=1825, ge=1)
+    retention_days: int = Field(default=365, ge=1, description="Decision records.")
+    reload_days: int = Field(default=365, ge=1, description="Policy reload events.")
+    journal_days: int = Field(default=7, ge=1, description="Delivery journal (dedup keys).")
+    consent_evidence_days: int = Field(
+        default=1825,
+        ge=1,
+        description="Ledger events kept after withdrawal, refusal, objection or expiry.",
+    )
+    purge_hour: int = Field(default=3, ge=0, le=23, description="UTC hour of the daily purge.")
     json_logs: bool = False
+    controller_name: str = Field(default="", description="Controller named in the ROPA.")
+    controller_contact: str = Field(default="", description="Controller's postal/email contact.")
+    dpo_contact: str = Field(default="", description="Data protection officer's contact.")

@@ -1,0 +1,374 @@
+"""Audit tables and their queries: decision records, their recipients and findings, reloads.
+
+A decision record proves what the relay did with one transaction without keeping the mail:
+no body, no subject, recipients only as keyed hashes (clear text only when the admin turned
+``[audit] clear_recipients`` on) plus their domain's TLD, which is not personal and lets the
+report show consent coverage by jurisdiction profile. Plain dataclasses cross the boundary;
+no SQLAlchemy object leaves ``store/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    column,
+    delete,
+    func,
+    inspect,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.db import Database
+from store.derivation import Fact, current
+from store.ledger import NO_CONSENT
+from store.models import Base, ConsentEvent, UTCDateTime, utcnow
+
+FLAG_LIMIT = 500
+# The relay's delivery journal (migration 0004), purged here by age without importing its module.
+JOURNAL = table("delivery_journal", column("delivered_at", UTCDateTime()))
+
+
+class AuditDecision(Base):
+    """One row per DATA outcome; ``outcome`` is delivered, duplicate, deferred or rejected."""
+
+    __tablename__ = "audit_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    trace_id: Mapped[str] = mapped_column(String(64))
+    message_id_hash: Mapped[str | None] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(320))
+    sender_domain: Mapped[str] = mapped_column(String(255))
+    treatment: Mapped[str] = mapped_column(String(16))
+    rule_id: Mapped[str] = mapped_column(String(128))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reply_code: Mapped[str] = mapped_column(String(3))
+    recipient_count: Mapped[int] = mapped_column(Integer)
+    consent_event_ids: Mapped[str] = mapped_column(Text, default="")
+    changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    uncleanable: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    store_unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    rewrite_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    upstream_ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AuditRecipient(Base):
+    """One recipient of a decision: keyed hash, TLD, the rule and consent that applied."""
+
+    __tablename__ = "audit_recipients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_decisions.id", ondelete="CASCADE"), index=True
+    )
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(320))
+    tld: Mapped[str] = mapped_column(String(63))
+    rule_id: Mapped[str] = mapped_column(String(128))
+    open_status: Mapped[str] = mapped_column(String(16))
+    click_status: Mapped[str] = mapped_column(String(16))
+    consent_event_ids: Mapped[str] = mapped_column(Text, default="")
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditFinding(Base):
+    """Trackers of one decision, aggregated: (vendor, kind, action) and how many."""
+
+    __tablename__ = "audit_findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_decisions.id", ondelete="CASCADE"), index=True
+    )
+    vendor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class AuditReload(Base):
+    """Policy loaded at start, reloaded, or a reload refused (the old policy kept running)."""
+
+    __tablename__ = "audit_reloads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    address_hash: str
+    tld: str
+    rule_id: str
+    open_status: str
+    click_status: str
+    consent_event_ids: str = ""
+    reachable: bool = True
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDecision:
+    """A decision record to write; built by ``audit.recorder`` from a relay Delivery."""
+
+    trace_id: str
+    message_id_hash: str | None
+    sender: str
+    sender_domain: str
+    treatment: str
+    rule_id: str
+    policy_version: str
+    category: str | None
+    outcome: str
+    reply_code: str
+    consent_event_ids: str
+    flags: dict[str, bool]
+    rewrite_ms: float = 0.0
+    upstream_ms: float = 0.0
+    recipients: Sequence[NewRecipient] = ()
+    findings: Sequence[tuple[str, str, str, int]] = ()  # vendor, kind, action, count
+    occurred_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Window:
+    """Raw aggregates of one report period; ``audit.report`` shapes them for people."""
+
+    findings: list[tuple[str, str, str, str, str, int]]  # sender, domain, vendor, kind, action, n
+    outcomes: list[tuple[str, str, int, int]]  # treatment, outcome, messages, recipients
+    coverage: list[tuple[str, str, str, int]]  # tld, open status, click status, recipients
+    flags: dict[str, int]
+    flagged: list[dict[str, Any]]  # uncleanable or store-unreachable decisions
+    reloads: list[tuple[datetime, str, str, str]]  # time, event, version, detail
+
+
+FLAGS = ("changed", "uncleanable", "report_mode", "store_unreachable", "duplicate_suppressed")
+
+
+class AuditStore:
+    """Writes and reads the audit tables on the shared database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, record: NewDecision) -> int:
+        """Write one decision with its recipients and findings in one transaction."""
+        flags = {name: bool(record.flags.get(name)) for name in FLAGS}
+        row = AuditDecision(
+            occurred_at=record.occurred_at,
+            trace_id=record.trace_id,
+            message_id_hash=record.message_id_hash,
+            sender=record.sender,
+            sender_domain=record.sender_domain,
+            treatment=record.treatment,
+            rule_id=record.rule_id,
+            policy_version=record.policy_version,
+            category=record.category,
+            outcome=record.outcome,
+            reply_code=record.reply_code,
+            recipient_count=len(record.recipients),
+            consent_event_ids=record.consent_event_ids,
+            rewrite_ms=record.rewrite_ms,
+            upstream_ms=record.upstream_ms,
+            **flags,
+        )
+        async with self.db.session() as session, session.begin():
+            session.add(row)
+            await session.flush()
+            session.add_all(
+                AuditRecipient(decision_id=row.id, **vars(r)) for r in record.recipients
+            )
+            session.add_all(
+                AuditFinding(decision_id=row.id, vendor=v, kind=k, action=a, count=n)
+                for v, k, a, n in record.findings
+            )
+        return row.id
+
+    async def add_reload(self, event: str, version: str, detail: str = "") -> None:
+        async with self.db.session() as session, session.begin():
+            session.add(AuditReload(event=event, version=version, detail=detail[:4000]))
+
+    async def window(self, since: datetime, until: datetime | None = None) -> Window:
+        """Every aggregate the report needs for decisions in [since, until).
+
+        Trackers and consent coverage count delivered transactions only: a deferred message
+        comes back on retry and a suppressed duplicate was delivered before.
+        """
+        until = until or utcnow()
+        d = AuditDecision
+        inside = (d.occurred_at >= since, d.occurred_at < until)
+        sent = (*inside, d.outcome == "delivered")  # retries and duplicates would count twice
+        f, r = AuditFinding, AuditRecipient
+        findings = (
+            select(d.sender, d.sender_domain, f.vendor, f.kind, f.action, func.sum(f.count))
+            .join(d, f.decision_id == d.id)
+            .where(*sent)
+        )
+        findings = findings.group_by(d.sender, d.sender_domain, f.vendor, f.kind, f.action)
+        outcomes = select(d.treatment, d.outcome, func.count(), func.sum(d.recipient_count))
+        outcomes = outcomes.where(*inside).group_by(d.treatment, d.outcome)
+        coverage = select(r.tld, r.open_status, r.click_status, func.count())
+        coverage = coverage.join(d, r.decision_id == d.id).where(*sent)
+        coverage = coverage.group_by(r.tld, r.open_status, r.click_status)
+        flag_sums = select(*(func.count().filter(getattr(d, n)) for n in FLAGS), func.count())
+        flagged = select(d).where(*inside).where(d.uncleanable | d.store_unreachable)
+        reloads = select(AuditReload).where(
+            AuditReload.occurred_at >= since, AuditReload.occurred_at < until
+        )
+        async with self.db.session() as session:
+            sums = (await session.execute(flag_sums.where(*inside))).one()
+            marked = (await session.scalars(flagged.order_by(d.id).limit(FLAG_LIMIT))).all()
+            found = (await session.execute(findings)).all()
+            done = (await session.execute(outcomes)).all()
+            covered = (await session.execute(coverage)).all()
+            return Window(
+                findings=[(a, b, c, k, x, int(n)) for a, b, c, k, x, n in found],
+                outcomes=[(t, o, int(n), int(m or 0)) for t, o, n, m in done],
+                coverage=[(t, o, c, int(n)) for t, o, c, n in covered],
+                flags={**dict(zip(FLAGS, sums[:-1], strict=True)), "messages": sums[-1]},
+                flagged=[_flagged(x) for x in marked],
+                reloads=[
+                    (x.occurred_at, x.event, x.version, x.detail)
+                    for x in (await session.scalars(reloads.order_by(AuditReload.id))).all()
+                ],
+            )
+
+    async def vendors(self) -> list[tuple[str, str, datetime, datetime, int]]:
+        """Vendor inventory over every record held: vendor, kind, first and last seen, count."""
+        d, f = AuditDecision, AuditFinding
+        query = (
+            select(
+                f.vendor,
+                f.kind,
+                func.min(d.occurred_at),
+                func.max(d.occurred_at),
+                func.sum(f.count),
+            )
+            .join(d, f.decision_id == d.id)
+            .group_by(f.vendor, f.kind)
+            .order_by(f.vendor, f.kind)
+        )
+        async with self.db.session() as session:
+            rows = (await session.execute(query)).all()
+        return [(v, k, a, b, int(n)) for v, k, a, b, n in rows]
+
+    async def purge(self, cutoffs: dict[str, datetime], dry_run: bool) -> dict[str, int]:
+        """Delete (or count, when ``dry_run``) rows older than each table's cutoff."""
+        targets: list[tuple[str, Any, Any]] = []
+        if "audit_decisions" in cutoffs:
+            old = select(AuditDecision.id).where(
+                AuditDecision.occurred_at < cutoffs["audit_decisions"]
+            )
+            targets += [
+                ("audit_findings", AuditFinding, AuditFinding.decision_id.in_(old)),
+                ("audit_recipients", AuditRecipient, AuditRecipient.decision_id.in_(old)),
+                ("audit_decisions", AuditDecision, AuditDecision.id.in_(old)),
+            ]
+        if "audit_reloads" in cutoffs:
+            where = AuditReload.occurred_at < cutoffs["audit_reloads"]
+            targets.append(("audit_reloads", AuditReload, where))
+        if "delivery_journal" in cutoffs:
+            where = JOURNAL.c.delivered_at < cutoffs["delivery_journal"]
+            targets.append(("delivery_journal", JOURNAL, where))
+        counts: dict[str, int] = {}
+        async with self.db.session() as session, session.begin():
+            for name, model, condition in targets:
+                if model is JOURNAL and not await session.run_sync(_has_journal):
+                    continue
+                counts[name] = await _remove(session, model, condition, dry_run)
+        return counts
+
+    async def stale_consent(
+        self, cutoff: datetime, only: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Addresses whose every purpose ended (refused, withdrawn, objected, expired) before
+        ``cutoff``, with their event counts: consent evidence past its retention period."""
+        e = ConsentEvent
+        candidates = select(e.recipient).group_by(e.recipient)
+        candidates = candidates.having(func.max(e.occurred_at) < cutoff)
+        if only is not None:
+            candidates = candidates.where(e.recipient.in_(list(only)))
+        async with self.db.session() as session:
+            addresses = list((await session.scalars(candidates)).all())
+            out: dict[str, int] = {}
+            for start in range(0, len(addresses), 500):
+                batch = addresses[start : start + 500]
+                rows = (
+                    await session.execute(
+                        select(
+                            e.recipient,
+                            e.controller,
+                            e.purpose,
+                            e.state,
+                            e.occurred_at,
+                            e.id,
+                            e.method,
+                            e.expires_at,
+                        ).where(e.recipient.in_(batch))
+                    )
+                ).all()
+                out.update(_ended(rows, cutoff))
+        return out
+
+
+def _ended(rows: Sequence[Any], cutoff: datetime) -> dict[str, int]:
+    groups: dict[str, dict[tuple[str, str], list[Fact]]] = {}
+    for address, controller, purpose, state, at, event_id, method, expires in rows:
+        fact = Fact(purpose, state, at, event_id, method, expires)
+        groups.setdefault(address, {}).setdefault((controller, purpose), []).append(fact)
+    out: dict[str, int] = {}
+    for address, by_purpose in groups.items():
+        lasts = [current(facts) for facts in by_purpose.values()]
+        if all(last is not None and _over(last, cutoff) for last in lasts):
+            out[address] = sum(len(facts) for facts in by_purpose.values())
+    return out
+
+
+def _over(fact: Fact, cutoff: datetime) -> bool:
+    if fact.state in NO_CONSENT:
+        return fact.occurred_at < cutoff
+    return fact.expires_at is not None and fact.expires_at < cutoff
+
+
+async def _remove(session: AsyncSession, model: Any, where: Any, dry_run: bool) -> int:
+    if dry_run:
+        return int(await session.scalar(select(func.count()).select_from(model).where(where)) or 0)
+    result = await session.execute(delete(model).where(where))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _has_journal(session: Any) -> bool:
+    return bool(inspect(session.connection()).has_table("delivery_journal"))
+
+
+def _flagged(row: AuditDecision) -> dict[str, Any]:
+    return {
+        "time": row.occurred_at,
+        "trace_id": row.trace_id,
+        "sender": row.sender,
+        "treatment": row.treatment,
+        "outcome": row.outcome,
+        "rule_id": row.rule_id,
+        "uncleanable": row.uncleanable,
+        "store_unreachable": row.store_unreachable,
+    }
