@@ -92,7 +92,7 @@ async def _one_client(port: int, body: bytes, count: int, out: list[float]) -> N
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await reader.readline()
     writer.write(b"EHLO bench.example.org\r\n")
-    while not (await reader.readline())[3:4] == b" ":
+    while (await reader.readline())[3:4] != b" ":
         pass
     for _ in range(count):
         started = time.perf_counter()

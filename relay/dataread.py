@@ -53,28 +53,25 @@ async def read_payload(
     buffer = bytearray(b"\r\n")  # so an empty payload's lone ".\r\n" matches the terminator
     discarded = 0
     scan_from = 0
-    too_long = False
     while True:
         index = buffer.find(TERMINATOR, scan_from)
         if index >= 0:
             break
+        if size_limit and len(buffer) + discarded > size_limit + len(TERMINATOR):
+            keep = bytes(buffer[-len(TERMINATOR) :])
+            discarded += len(buffer) - len(keep)
+            buffer = bytearray(keep)
         chunk = await reader.read(CHUNK)
         if not chunk:
             raise ConnectionError("client disconnected during DATA")
         on_progress()
         scan_from = max(0, len(buffer) - len(TERMINATOR) + 1)
         buffer += chunk
-        if size_limit and len(buffer) + discarded > size_limit + len(TERMINATOR):
-            too_long = too_long or _longest_line_exceeds(buffer[: -len(TERMINATOR)], MAX_LINE)
-            keep = bytes(buffer[-len(TERMINATOR) :])
-            discarded += len(buffer) - len(keep)
-            buffer = bytearray(keep)
-            scan_from = 0
     leftover = bytes(buffer[index + len(TERMINATOR) :])
     if leftover:
         reader._buffer[:0] = leftover  # type: ignore[attr-defined]  # pipelined next command
     body = bytes(buffer[2 : index + 2])
-    if discarded:
+    if discarded or (size_limit and len(body) > size_limit):
         return Payload(None, too_big=True)
     if _longest_line_exceeds(body, MAX_LINE):
         return Payload(None, too_long_line=True)

@@ -16,8 +16,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, syntax
 
 from relay import errors, replies
-from relay.dataread import read_payload
 from relay.config import RelayConfig, split_host_port
+from relay.dataread import read_payload
 from relay.handler import RelayHandler
 from relay.session import state_of
 
@@ -77,6 +77,9 @@ class RelaySMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push(status)
+
+    def _set_post_data_state(self) -> None:
+        super()._set_post_data_state()  # type: ignore[no-untyped-call]
 
     async def handle_exception(self, error: Exception) -> str:
         trace = state_of(self.session).next_trace() if self.session else "-"
