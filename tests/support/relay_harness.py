@@ -9,7 +9,7 @@ from deciders import TableDecider
 
 from relay.access import Access
 from relay.config import DkimConfig, RelayConfig, UpstreamConfig
-from relay.contracts import Decider, Journal, Observer
+from relay.contracts import ContextFactory, Decider, Journal, Observer, plain_context
 from relay.handler import RelayHandler
 from relay.pipeline import PipelineSettings
 from relay.server import RelayServer
@@ -35,6 +35,7 @@ async def start_relay(
     observers: tuple[Observer, ...] = (),
     users: dict[str, str] | None = None,
     trace_header: bool = True,
+    context_factory: ContextFactory = plain_context,
 ) -> RelayHarness:
     relay_config = RelayConfig(listen="127.0.0.1:0", **(relay or {}))
     settings = {"host": "127.0.0.1", "port": upstream_port, **(upstream or {})}
@@ -47,6 +48,7 @@ async def start_relay(
         pipeline=PipelineSettings(upstream_config, DkimConfig(), trace_header=trace_header),
         journal=journal,
         observers=observers,
+        context_factory=context_factory,
     )
     server = RelayServer(relay_config, handler)
     _, port = await server.start()
