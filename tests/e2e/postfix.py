@@ -78,8 +78,46 @@ def wait_for_port(port: int, timeout: float) -> bool:
     return False
 
 
+RECIPE_MAIN_CF = """\
+# consent-relay: hand each recipient to the filter in its own transaction, so a message with
+# mixed consent never waits for a 452 retry (Postfix retries deferred mail after minutes).
+consentrelay_destination_recipient_limit = 1
+consentrelay_destination_concurrency_limit = 10
+"""
+
+
+def recipe_master_cf(relay_port: int, reinject: str) -> str:
+    """The consent-relay services of master.cf, exactly as docs/deployment.md shows them."""
+    return f"""\
+# Outgoing mail from users and tools: add this option to each smtpd service that receives
+# mail to be sent out (submission, or port 25 from mynetworks):
+#   -o content_filter=consentrelay:[127.0.0.1]:{relay_port}
+#
+# The transport that hands mail to consent-relay:
+consentrelay unix  -       -       n       -       10      smtp
+  -o syslog_name=postfix/consentrelay
+  -o smtp_send_xforward_command=yes
+  -o smtp_tls_security_level=none
+# Mail coming back from consent-relay: accepted from loopback only, never filtered twice.
+{reinject} inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/reinject
+  -o content_filter=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
+  -o smtpd_helo_restrictions=
+  -o smtpd_client_restrictions=
+  -o smtpd_sender_restrictions=
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+  -o mynetworks=127.0.0.0/8
+  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
+"""
+
+
 def main_cf(base: Path, sink_port: int, recipient_limit_one: bool) -> str:
-    """main.cf of the test instance; the lines after the first block are the deployment recipe."""
+    """main.cf of the test instance: private directories, fast retries, then the recipe."""
+    recipe = RECIPE_MAIN_CF
+    if not recipient_limit_one:
+        recipe = recipe.replace("recipient_limit = 1\n", "recipient_limit = 1000\n")
     return f"""\
 # --- private test instance: own directories, loopback only, fast retries ---
 compatibility_level = 3.6
@@ -110,34 +148,16 @@ smtp_tls_security_level = none
 smtpd_tls_security_level = none
 biff = no
 
-# --- consent-relay: one recipient per filter delivery (no 452 round trips) ---
-consentrelay_destination_recipient_limit = {1 if recipient_limit_one else 1000}
-consentrelay_destination_concurrency_limit = 10
-"""
+{recipe}"""
 
 
 def master_cf(submit_port: int, reinject_port: int, relay_port: int) -> str:
     return f"""\
 # service     type  private unpriv  chroot  wakeup  maxproc command + args
-# --- mail from users and tools: filtered through consent-relay ---
+# --- the test's submission service: outgoing mail, filtered through consent-relay ---
 127.0.0.1:{submit_port} inet  n       -       n       -       -       smtpd
   -o content_filter=consentrelay:[127.0.0.1]:{relay_port}
-# --- mail coming back from consent-relay: no second filtering ---
-127.0.0.1:{reinject_port} inet  n       -       n       -       -       smtpd
-  -o content_filter=
-  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
-  -o smtpd_helo_restrictions=
-  -o smtpd_client_restrictions=
-  -o smtpd_sender_restrictions=
-  -o smtpd_relay_restrictions=permit_mynetworks,reject
-  -o smtpd_recipient_restrictions=permit_mynetworks,reject
-  -o mynetworks=127.0.0.0/8
-  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
-# --- the transport that hands mail to consent-relay ---
-consentrelay unix -       -       n       -       10      smtp
-  -o syslog_name=postfix/consentrelay
-  -o smtp_send_xforward_command=yes
-  -o smtp_tls_security_level=none
+{recipe_master_cf(relay_port, f"127.0.0.1:{reinject_port}")}\
 # --- Postfix's own services (chroot off) ---
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup

@@ -1,8 +1,8 @@
 """The relay under test as a real subprocess: ``consent-relay serve --config FILE``.
 
-Started, SIGKILLed and restarted like an operator (or the OOM killer) would. Until the relay's
-``serve`` command exists, :func:`bare_proxy_command` gives a stand-in pass-through proxy so the
-Postfix mechanics can be exercised on their own.
+Started, SIGKILLed and restarted like an operator (or the OOM killer) would.
+:func:`bare_proxy_command` starts the bare pass-through proxy from ``bench/`` instead, for
+comparing the relay with a proxy that has no policy at all.
 """
 
 from __future__ import annotations
@@ -25,16 +25,6 @@ def relay_executable() -> str:
     """The console script installed next to the running interpreter (the project venv)."""
     candidate = Path(sys.executable).parent / "consent-relay"
     return str(candidate) if candidate.exists() else "consent-relay"
-
-
-def relay_serve_available(command: str = "serve") -> bool:
-    """True once ``consent-relay COMMAND`` exists (the relay is being written in parallel)."""
-    try:
-        done = subprocess.run([relay_executable(), command, "--help"], capture_output=True,
-                              timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 def relay_command(config: Path) -> list[str]:
@@ -155,22 +145,14 @@ RelayFactory = Callable[..., RelayProcess]
 def relay_factory_fixture(
     topology: Topology, postfix: PostfixInstance, tmp_path: Path
 ) -> Iterator[RelayFactory]:
-    """``make(upstream_port, policy=POLICY)`` starts the relay on ``topology.relay_port``.
-
-    Falls back to the bare pass-through proxy while ``consent-relay serve`` does not exist.
-    """
+    """``make(upstream_port, policy=POLICY)`` starts the relay on ``topology.relay_port``."""
     started: list[RelayProcess] = []
-    available = relay_serve_available()
 
     def make(upstream_port: int, policy: str = POLICY) -> RelayProcess:
         folder = tmp_path / f"relay{len(started)}"
         folder.mkdir()
-        if available:
-            config = write_relay_config(folder, topology.relay_port, upstream_port, policy)
-            command = relay_command(config)
-        else:
-            command = bare_proxy_command(topology.relay_port, upstream_port)
-        process = RelayProcess(command, topology.relay_port, folder / "relay.log")
+        config = write_relay_config(folder, topology.relay_port, upstream_port, policy)
+        process = RelayProcess(relay_command(config), topology.relay_port, folder / "relay.log")
         process.start()
         started.append(process)
         return process

@@ -31,20 +31,12 @@ from relay_process import (  # noqa: F401  (fixtures are used by name)
     RelayProcess,
     consent_command,
     relay_factory_fixture,
-    relay_serve_available,
 )
 from sink import Sink
 from tracked_mail import DESTINATION, PIXEL, SENDER, WRAPPED, tracked_message
 
 pytestmark = [pytest.mark.slow, requires_postfix]
 
-RELAY_AVAILABLE = relay_serve_available()
-needs_relay = pytest.mark.skipif(
-    not RELAY_AVAILABLE, reason="`consent-relay serve` is not available yet"
-)
-needs_consent_cli = pytest.mark.skipif(
-    not relay_serve_available("consent"), reason="`consent-relay consent` is not available yet"
-)
 
 
 def grant(relay: RelayProcess, address: str, purposes: str) -> None:
@@ -58,7 +50,6 @@ def _diagnose(postfix: PostfixInstance, relay: RelayProcess) -> str:
     return f"\n--- postfix log ---\n{postfix.log_tail()}\n--- relay log ---\n{relay.tail()}"
 
 
-@needs_relay
 def test_mail_submitted_to_postfix_arrives_at_the_sink_without_tracking(
     postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory
 ) -> None:
@@ -73,8 +64,6 @@ def test_mail_submitted_to_postfix_arrives_at_the_sink_without_tracking(
     assert DESTINATION.encode() in delivery.data
 
 
-@needs_relay
-@needs_consent_cli
 @pytest.mark.parametrize("limit_one", [True, False], ids=["recipient_limit_1", "452_retry"])
 def test_three_recipients_with_three_consent_states_each_get_one_copy_with_their_body(
     postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory,

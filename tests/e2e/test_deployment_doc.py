@@ -1,0 +1,35 @@
+"""docs/deployment.md shows exactly the Postfix configuration the end-to-end tests run."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from postfix import RECIPE_MAIN_CF, recipe_master_cf
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"
+
+
+def _tested_block(label: str) -> str:
+    text = DOC.read_text()
+    match = re.search(rf"<!-- tested: {re.escape(label)} [^>]*-->\n```\n(.*?)```", text, re.S)
+    assert match, f"no tested {label} block in {DOC}"
+    return match.group(1)
+
+
+def test_deployment_doc_main_cf_is_the_tested_recipe() -> None:
+    assert _tested_block("main.cf") == RECIPE_MAIN_CF
+
+
+def test_deployment_doc_master_cf_is_the_tested_recipe() -> None:
+    assert _tested_block("master.cf") == recipe_master_cf(10025, "127.0.0.1:10026")
+
+
+def test_systemd_unit_reloads_with_sighup_and_drops_every_capability() -> None:
+    unit = (DOC.parents[1] / "deploy" / "consent-relay.service").read_text()
+    for line in ("ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=\n",
+                 "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes"):
+        assert line in unit
