@@ -8,7 +8,8 @@ busy timeout so the relay and the CLI can use one file at the same time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _folder_check(path: Path) -> Callable[..., None]:
+    """Refuse early when the SQLite folder is missing (``upgrade`` creates it).
+
+    aiosqlite leaves a worker thread behind when the open fails, which later prints a traceback
+    at exit; failing before it is asked keeps the fail-closed path clean.
+    """
+
+    def check(*_args: Any) -> None:
+        if not path.parent.is_dir():
+            raise sqlite3.OperationalError(f"unable to open database file: no folder {path.parent}")
+
+    return check
+
+
 def _run_upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
@@ -68,6 +83,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            path = self._sqlite_path()
+            if path is not None:
+                event.listen(self.engine.sync_engine, "do_connect", _folder_check(path))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

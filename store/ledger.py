@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,28 +72,27 @@ class Ledger:
         occurred_at: datetime | None = None,
     ) -> list[int]:
         """Append one event per purpose (one transaction); return their ids."""
-        address = normalize(recipient)
-        when = occurred_at or datetime.now(UTC)
-        events = [
-            NewEvent(
-                recipient=address,
-                purpose=str(p),
-                state=str(state),
-                method=method,
-                occurred_at=when,
-                controller=self.controller,
-                source_id=source_id,
-                text_version=text_version,
-                text_hash=text_hash(text) if text else None,
-                language=language,
-                policy_version=policy_version,
-                expires_at=expires_at,
-                actor=actor,
-                ip=ip if self.keep_ip else None,
-                evidence=evidence,
-            )
-            for p in purposes
-        ]
+        template = NewEvent(
+            recipient=normalize(recipient),
+            purpose="",
+            state=str(state),
+            method=method,
+            occurred_at=occurred_at or datetime.now(UTC),
+            controller=self.controller,
+            source_id=source_id,
+            text_version=text_version,
+            text_hash=text_hash(text) if text else None,
+            language=language,
+            policy_version=policy_version,
+            expires_at=expires_at,
+            actor=actor,
+            ip=ip if self.keep_ip else None,
+            evidence=evidence,
+        )
+        return await self._append(template, purposes)
+
+    async def _append(self, template: NewEvent, purposes: Sequence[str]) -> list[int]:
+        events = [replace(template, purpose=str(p)) for p in purposes]
         if not events:
             raise ValueError("at least one purpose is needed")
         for event in events:
@@ -102,7 +102,7 @@ class Ledger:
             session.add_all(rows)
             await session.flush()
             ids = [row.id for row in rows]
-        self._changed([address])
+        self._changed([template.recipient])
         return ids
 
     async def insert_many(self, events: Sequence[NewEvent]) -> int:
