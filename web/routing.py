@@ -174,13 +174,17 @@ class RouteSigner:
     ) -> RouteUrl:
         """The ``RewriteContext.route_url`` for one recipient of one message (pure: HMAC only).
 
-        Raises :class:`store.addresses.AddressError` for an invalid recipient; the returned
-        function raises ``ValueError`` for a URL that is not plain http(s).
+        Raises :class:`store.addresses.AddressError` for an invalid recipient. A URL that
+        cannot be routed (not http(s), over 8 KiB) comes back unchanged rather than failing the
+        rewrite: the recipient consented when the mail was sent, so it only loses the re-check.
         """
         address = normalize(recipient)
 
         def route_url(url: str, purpose: Purpose) -> str:
-            return self.url(self.token(url, address, purpose, message_ref, issued_at))
+            try:
+                return self.url(self.token(url, address, purpose, message_ref, issued_at))
+            except ValueError:
+                return url
 
         return route_url
 
