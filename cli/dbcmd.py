@@ -50,7 +50,7 @@ def load(args: argparse.Namespace) -> Config:
 
 def ledger_of(config: Config) -> Ledger:
     store = config.store
-    return Ledger(Database(store.url), store.hash_key, store.controller)
+    return Ledger(Database(store.url), store.hash_key, store.controller, keep_ip=store.record_ip)
 
 
 def cache_of(ledger: Ledger) -> ConsentCache:

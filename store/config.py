@@ -19,6 +19,15 @@ class StoreConfig(_Section):
         description="Secret for keyed hashes of addresses (suppression list, audit records).",
     )
     controller: str = "default"
+    record_ip: bool = Field(
+        default=False,
+        description="Keep the IP address of consent page POSTs as evidence (off: minimisation).",
+    )
+    lookup_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds a RCPT-time consent lookup may take before failing closed.",
+    )
 
 
 class AuditConfig(_Section):
