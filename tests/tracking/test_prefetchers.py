@@ -8,7 +8,17 @@ import pytest
 
 from web.tracking_config import Prefetchers, parse
 
-IPHONE_MAIL = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+IPHONE_MAIL = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148"
+)
+GMAIL_PROXY = (
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+)
+YAHOO_PROXY = (
+    "Mozilla/5.0 (compatible; YahooMailProxy; "
+    "https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html)"
+)
 THUNDERBIRD = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0"
 
 
@@ -22,16 +32,8 @@ def shipped() -> Prefetchers:
     [
         ("Mozilla/5.0", "104.28.1.9", "apple-mail-privacy-protection"),
         (IPHONE_MAIL, "17.58.63.12", "apple-mail-privacy-protection"),
-        (
-            "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
-            "66.249.84.1",
-            "google-image-proxy",
-        ),
-        (
-            "Mozilla/5.0 (compatible; YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html)",
-            "98.136.1.1",
-            "yahoo-mail-proxy",
-        ),
+        (GMAIL_PROXY, "66.249.84.1", "google-image-proxy"),
+        (YAHOO_PROXY, "98.136.1.1", "yahoo-mail-proxy"),
         ("Mozilla/5.0 (compatible; Proofpoint/2.0)", "198.51.100.4", "security-scanner"),
         ("Barracuda Sentinel (EE)", "198.51.100.4", "security-scanner"),
         ("", "198.51.100.4", "no-user-agent"),
