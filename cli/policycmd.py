@@ -16,8 +16,9 @@ from typing import Any
 
 from cli.dbcmd import BAD_INPUT, add_config_option, cache_of, first_line, ledger_of, load, run
 from policy.engine import Policy
+from policy.model import Options
 from policy.service import Explanation, PolicyService
-from policy.tomlfile import FileError
+from policy.tomlfile import FileError, find_line
 from rewriters.treatment import Treatment
 
 
@@ -31,9 +32,36 @@ def check(args: argparse.Namespace) -> int:
         count = len(exc.problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}; not loaded", file=sys.stderr)
         return BAD_INPUT
+    for warning in vendor_warnings(policy, path):
+        print(warning, file=sys.stderr)
     rules = len(policy.rules)
     print(f"{path}: OK ({rules} rule{'s' if rules != 1 else ''}, version {policy.version})")
     return 0
+
+
+def vendor_warnings(policy: Policy, path: Path) -> list[str]:
+    """Vendors in ``allowed_vendors`` the tracker list does not know.
+
+    Their tracking would be stripped even under consent (the safe side), so this is a warning,
+    not an error; it is most likely a typo.
+    """
+    from rewriters.knowledge import KNOWLEDGE  # the tracker list; only this command needs it
+
+    known = {v.name.lower() for v in KNOWLEDGE.vendors}
+    text = path.read_text(encoding="utf-8")
+    places: list[tuple[tuple[str | int, ...], Options]] = [(("default",), policy.model.default)]
+    places += [(("rules", i), rule) for i, rule in enumerate(policy.model.rules)]
+    found = []
+    for loc, option in places:
+        key = loc[0] if len(loc) == 1 else f"{loc[0]}[{loc[1]}]"
+        for vendor in option.allowed_vendors or []:
+            if vendor not in known:
+                line = find_line(text, (*loc, "allowed_vendors"))
+                found.append(
+                    f"{path}:{line}: {key}.allowed_vendors: warning: unknown vendor {vendor!r}, "
+                    f"stripped even with consent (known: {', '.join(sorted(known))})"
+                )
+    return found
 
 
 def _treatment(treatment: Treatment) -> dict[str, Any]:

@@ -148,3 +148,17 @@ def test_explain_with_store_down_says_so_and_strips(
     )
     assert code == 0 and "store unreachable" in out and "action:     strip" in out
     assert "warning: consent store unreachable" in err
+
+
+def test_check_warns_about_vendors_the_tracker_list_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[default]\naction = "strip"\n\n[[rules]]\nid = "x"\naction = "disclose"\n'
+        'allowed_vendors = ["Mailchimp", "mailchamp"]\n'
+    )
+    code, out, err = run(capsys, "policy", "check", str(path))
+    assert code == 0 and "OK" in out
+    assert f"{path}:7: rules[0].allowed_vendors: warning: unknown vendor 'mailchamp'" in err
+    assert "'mailchimp'" not in err.split("known")[0]
