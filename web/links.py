@@ -34,7 +34,7 @@ from rewriters.treatment import Purpose, RewriteContext
 from store.addresses import AddressError, normalize
 
 VERSION = "v1"
-ALL_PURPOSES: tuple[str, ...] = tuple(sorted(p.value for p in Purpose))
+ALL_PURPOSES: tuple[str, ...] = tuple(p.value for p in Purpose)  # open, then click
 CLOCK_SKEW = timedelta(minutes=5)
 _DOMAIN = b"consent-relay/link/v1."
 
@@ -117,7 +117,8 @@ class LinkSigner:
         issued_at: datetime | None = None,
     ) -> str:
         """A token for ``recipient``; raises AddressError or ValueError on bad input."""
-        chosen = sorted({str(p) for p in purposes})
+        wanted = {str(p) for p in purposes}
+        chosen = [p for p in ALL_PURPOSES if p in wanted] + sorted(wanted - set(ALL_PURPOSES))
         if not chosen or any(p not in ALL_PURPOSES for p in chosen):
             raise ValueError(f"purposes must be a non-empty subset of {list(ALL_PURPOSES)}")
         when = issued_at or datetime.now(UTC)

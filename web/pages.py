@@ -95,7 +95,7 @@ class RecipientPages:
         return [(p, state.of(p).status.value) for p in link.claims.purposes]
 
     def statement(self, link: Link, locale: Locale) -> str:
-        names = [locale.t(f"purpose_{p}").split(":")[0].lower() for p in link.claims.purposes]
+        names = [locale.t(f"short_{p}") for p in link.claims.purposes]
         purposes = locale.t("statement_joiner").join(names)
         return locale.t("statement", controller=link.claims.controller, purposes=purposes)
 
@@ -146,8 +146,8 @@ class RecipientPages:
 
     def _same_origin(self, request: Request) -> bool:
         origin = request.headers.get("origin")
-        if origin is None:
-            return True  # not a browser, or one that sends no Origin: the CSRF MAC decides
+        if origin is None or origin == "null":
+            return True  # no Origin, or a privacy-blanked one: the CSRF MAC alone decides
         own = f"{request.url.scheme}://{request.headers.get('host', '')}"
         base = urlsplit(self.services.config.base_url)
         return origin in (own, f"{base.scheme}://{base.netloc}")

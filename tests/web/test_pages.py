@@ -252,7 +252,7 @@ async def test_pages_carry_no_scripts_no_remote_assets_and_are_labelled(
         assert "src=" not in html and "http://" not in html and "https://" not in html
         assert "set-cookie" not in response.headers
         assert "script-src" not in response.headers["content-security-policy"]
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
         assert '<html lang="en">' in html and "<h1>" in html and "<main>" in html
 
 
