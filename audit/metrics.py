@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from audit.recorder import finding_counts, outcome_of
 from relay.contracts import Delivery
+from rewriters.treatment import Action
 
 # Up to RFC 5321's 10 minutes for the reply to the final dot.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -66,7 +67,8 @@ class MetricsObserver:
         treatment, outcome = delivery.treatment.action.value, outcome_of(delivery)
         self.messages.labels(treatment, outcome).inc()
         self.recipients.labels(treatment, outcome).inc(len(delivery.recipients))
-        for vendor, kind, action, count in finding_counts(delivery.findings):
+        report_mode = delivery.treatment.action is Action.REPORT
+        for vendor, kind, action, count in finding_counts(delivery.findings, report_mode):
             self.trackers.labels(vendor, kind, action).inc(count)
         self.rewrite_seconds.observe(delivery.rewrite_seconds)
         if delivery.upstream_seconds > 0:

@@ -32,9 +32,17 @@ def outcome_of(delivery: Delivery) -> str:
     return "deferred" if delivery.reply.startswith("4") else "rejected"
 
 
-def finding_counts(findings: Iterable[Finding]) -> list[tuple[str, str, str, int]]:
-    """(vendor, kind, action, count), sorted: the shape every report and metric uses."""
-    counts = Counter((f.vendor or "unknown", f.kind, f.action) for f in findings)
+def finding_counts(
+    findings: Iterable[Finding], report_mode: bool = False
+) -> list[tuple[str, str, str, int]]:
+    """(vendor, kind, action, count), sorted: the shape every report and metric uses.
+
+    Under ``report`` the engine describes what strip *would* do and forwards the message
+    unchanged, so those findings are counted as ``reported``, never as removed.
+    """
+    counts = Counter(
+        (f.vendor or "unknown", f.kind, "reported" if report_mode else f.action) for f in findings
+    )
     return [(v, k, a, n) for (v, k, a), n in sorted(counts.items())]
 
 
@@ -95,6 +103,7 @@ class AuditRecorder:
         padded: list[Decision | None] = [*decisions, *[None] * len(delivery.recipients)]
         pairs = zip(delivery.recipients, padded[: len(delivery.recipients)], strict=True)
         domain = sender_domain(delivery.sender)
+        report_mode = delivery.treatment.action is Action.REPORT
         return NewDecision(
             trace_id=delivery.trace_id,
             message_id_hash=self.message_id_hash(delivery.message_id),
@@ -110,14 +119,14 @@ class AuditRecorder:
             flags={
                 "changed": delivery.changed,
                 "uncleanable": delivery.uncleanable,
-                "report_mode": delivery.treatment.action is Action.REPORT,
+                "report_mode": report_mode,
                 "store_unreachable": any(not d.consent.reachable for d in decisions),
                 "duplicate_suppressed": delivery.duplicate_suppressed,
             },
             rewrite_ms=round(delivery.rewrite_seconds * 1000, 3),
             upstream_ms=round(delivery.upstream_seconds * 1000, 3),
             recipients=[self._recipient(r, d) for r, d in pairs],
-            findings=finding_counts(delivery.findings),
+            findings=finding_counts(delivery.findings, report_mode),
         )
 
     async def delivered(self, delivery: Delivery) -> None:

@@ -265,6 +265,7 @@ class AuditStore:
                 func.sum(f.count),
             )
             .join(d, f.decision_id == d.id)
+            .where(d.outcome == "delivered")
             .group_by(f.vendor, f.kind)
             .order_by(f.vendor, f.kind)
         )

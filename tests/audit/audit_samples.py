@@ -48,7 +48,9 @@ def delivery(
     rule: str = "default",
     consent: dict[str, ConsentState] | None = None,
     reply: str = "250 2.0.0 Delivered",
-    **flags: bool,
+    changed: bool = False,
+    uncleanable: bool = False,
+    duplicate_suppressed: bool = False,
 ) -> Delivery:
     decisions = [
         Decision(Treatment(action), rule, "0123456789ab",
@@ -60,7 +62,7 @@ def delivery(
         treatment=Treatment(action), findings=findings or [],
         message_id=f"<msg{n}.secret-subject-id@{sender.partition('@')[2]}>",
         reply=reply, rewrite_seconds=0.002, upstream_seconds=0.05 if reply[0] == "2" else 0.0,
-        **flags,
+        changed=changed, uncleanable=uncleanable, duplicate_suppressed=duplicate_suppressed,
     )
 
 
