@@ -107,8 +107,15 @@ action = "permit"
 """
 
 
-def write_relay_config(folder: Path, listen_port: int, upstream_port: int, policy: str) -> Path:
-    """config.toml + policy.toml + a fresh SQLite store in ``folder``; returns the config path."""
+def write_relay_config(
+    folder: Path, listen_port: int, upstream_port: int, policy: str = POLICY,
+    upstream_extra: str = "", dkim: str = 'mode = "next_hop"',
+) -> Path:
+    """config.toml + policy.toml + a fresh SQLite store in ``folder``; returns the config path.
+
+    ``upstream_extra`` adds lines to ``[upstream]`` (e.g. ``profile = "mailgun"``), ``dkim``
+    replaces the body of ``[dkim]``.
+    """
     (folder / "policy.toml").write_text(policy)
     config = folder / "config.toml"
     config.write_text(f"""\
@@ -120,6 +127,7 @@ shutdown_grace = 5
 host = "127.0.0.1"
 port = {upstream_port}
 timeout = 30
+{upstream_extra}
 
 [store]
 url = "sqlite+aiosqlite:///{folder}/relay.db"
@@ -133,7 +141,7 @@ enabled = false
 listen = "127.0.0.1:{free_port()}"
 
 [dkim]
-mode = "next_hop"
+{dkim}
 """)
     return config
 
