@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -189,6 +189,8 @@ class AdminApi:
         address = subject(request)
         receipt = await self.services.ledger.erase(address)
         erased_at = receipt.erased_at or datetime.now(UTC)
+        eraser = getattr(self.services.audit, "erase_recipient", None)
+        audit_removed = await eraser(receipt.address_hash, address) if eraser else None
         return JSONResponse(
             {
                 "address_hash": receipt.address_hash,
@@ -196,6 +198,7 @@ class AdminApi:
                 "suppressed": [
                     {"controller": c, "purpose": p, "state": s} for c, p, s in receipt.suppressed
                 ],
+                "audit_references_removed": audit_removed,
                 "erased_at": erased_at.isoformat(),
                 "actor": request.state.actor,
             }
@@ -212,11 +215,60 @@ class AdminApi:
         return JSONResponse(body, status_code=409)
 
     async def decisions(self, request: Request) -> Response:
-        """Query per-message decision records (needs the audit store)."""
+        """Decision records of a period (``?since=&until=``, ISO 8601; default: last 7 days)."""
+        audit = self.services.audit
+        if audit is None:
+            detail = "decision queries need the audit store; none is configured"
+            return JSONResponse({"detail": detail}, status_code=501)
+        until = _when(request, "until") or datetime.now(UTC)
+        since = _when(request, "since") or until - timedelta(days=7)
+        window = await audit.window(since, until)
         return JSONResponse(
-            {"detail": "decision queries need the audit store (store.audit), not installed yet"},
-            status_code=501,
+            _jsonable(
+                {
+                    "since": since,
+                    "until": until,
+                    "flags": window.flags,
+                    "outcomes": _rows(window.outcomes, OUTCOME),
+                    "trackers": _rows(window.findings, FINDING),
+                    "coverage": _rows(window.coverage, COVERAGE),
+                    "flagged": window.flagged,
+                    "reloads": _rows(window.reloads, RELOAD),
+                }
+            )
         )
+
+
+OUTCOME = ("treatment", "outcome", "messages", "recipients")
+FINDING = ("sender", "sender_domain", "vendor", "kind", "action", "count")
+COVERAGE = ("tld", "open_status", "click_status", "recipients")
+RELOAD = ("time", "event", "version", "detail")
+
+
+def _rows(rows: Sequence[Sequence[Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _when(request: Request, name: str) -> datetime | None:
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace(" ", "+"))  # an unescaped "+" arrives as " "
+    except ValueError as exc:
+        entry = {"loc": ["query", name], "msg": f"not an ISO 8601 time: {exc}", "type": "datetime"}
+        raise InvalidInput([entry]) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _purpose(state: Any) -> dict[str, Any]:

@@ -52,7 +52,16 @@ def _paths() -> dict[str, Any]:
         "/policy/reload": {
             "post": _op("Reload the policy file", "reloaded (409: kept the running policy)")
         },
-        "/decisions": {"get": _op("Query decision records (501 until the audit store)", "list")},
+        "/decisions": {
+            "get": _op(
+                "Decision records of a period: outcomes, trackers, consent coverage, flagged",
+                "aggregates (501 when no audit store is configured)",
+                parameters=[
+                    {"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}}
+                    for n in ("since", "until")
+                ],
+            )
+        },
     }
 
 

@@ -10,6 +10,7 @@ and lands on the same confirmation page.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -33,6 +34,9 @@ FORMS = {
 }
 
 
+PURGE_EVERY = 3600.0  # seconds between purges of expired form nonces
+
+
 class WrongController(BadToken):
     reason = "controller"
 
@@ -54,6 +58,7 @@ class RecipientPages:
         config = services.config
         self.guard = FormGuard(config.signing_keys, timedelta(hours=config.form_max_age_hours))
         self.nonces = FormNonces(services.db)
+        self._next_purge = 0.0
         self.prefix = urlsplit(config.base_url).path.rstrip("/")
 
     def routes(self) -> list[Route]:
@@ -166,6 +171,7 @@ class RecipientPages:
         except FormError:
             return self._refuse_form(request, link)
         digest = self.guard.digest(link.token, fields, choice)
+        await self._purge_nonces()
         if await self.nonces.claim(digest):
             try:
                 await self._record(request, link, form_id, choice, state, digest)
@@ -174,6 +180,13 @@ class RecipientPages:
                 raise
         done = f"{self._path(link, 'done')}?state={state}&lang={lang}"
         return RedirectResponse(done, status_code=303)
+
+    async def _purge_nonces(self) -> None:
+        """At most hourly: forget used nonces of forms that have expired anyway."""
+        now = time.monotonic()
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_EVERY
+            await self.nonces.purge(self.guard.max_age + timedelta(hours=1))
 
     async def _record(
         self, request: Request, link: Link, form_id: str, choice: str, state: str, digest: str

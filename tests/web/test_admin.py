@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 from conftest import POLICY
 
+from store.audit import AuditStore, NewDecision, NewRecipient
 from store.ledger import Ledger
 from web.services import WebServices
 
@@ -185,13 +186,57 @@ async def test_policy_reload_reports_success_and_keeps_the_running_policy_on_err
     assert kept.json()["version"] == ok.json()["version"] and kept.json()["problems"]
 
 
-async def test_decision_queries_say_clearly_when_the_audit_store_is_missing(
+async def test_decision_queries_say_clearly_when_no_audit_store_is_configured(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     response = await client.get(f"{API}/decisions", headers=admin)
-    assert response.status_code in (200, 501)
-    if response.status_code == 501:
-        assert "audit" in response.json()["detail"]
+    assert response.status_code == 501
+    assert "audit store" in response.json()["detail"]
+
+
+async def test_decision_queries_return_the_audit_records_of_a_period(
+    client: httpx.AsyncClient, admin: dict[str, str], services: WebServices, ledger: Ledger
+) -> None:
+    services.audit = AuditStore(services.db)
+    await services.audit.add(
+        NewDecision(
+            trace_id="t-1",
+            message_id_hash=None,
+            sender="sales@example.org",
+            sender_domain="example.org",
+            treatment="strip",
+            rule_id="default",
+            policy_version=services.policy.version,
+            category=None,
+            outcome="delivered",
+            reply_code="250",
+            consent_event_ids="",
+            flags={"changed": True},
+            recipients=[
+                NewRecipient(ledger.address_hash(ANN), "com", "default", "unknown", "unknown")
+            ],
+            findings=[("mailtrack", "open_pixel", "removed", 1)],
+        )
+    )
+    response = await client.get(
+        f"{API}/decisions", params={"since": "2020-01-01T00:00:00+00:00"}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["flags"]["messages"] == 1 and data["flags"]["changed"] == 1
+    assert data["trackers"] == [
+        {
+            "sender": "sales@example.org",
+            "sender_domain": "example.org",
+            "vendor": "mailtrack",
+            "kind": "open_pixel",
+            "action": "removed",
+            "count": 1,
+        }
+    ]
+    assert data["outcomes"][0]["outcome"] == "delivered"
+    bad = await client.get(f"{API}/decisions", params={"since": "last tuesday"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "since"]
 
 
 async def test_the_openapi_document_lists_every_route_and_the_body_schemas(
