@@ -131,6 +131,7 @@ async def import_csv(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(events)} events valid (dry run: nothing written)")
         return 0
     ledger = ledger_of(config)
+    print(f"writing {len(events)} events in one transaction...", file=sys.stderr, flush=True)
     try:
         count = await ledger.insert_many(events)
     finally:

