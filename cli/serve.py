@@ -78,6 +78,8 @@ class Runtime:
 async def start(runtime: Runtime) -> None:
     config = runtime.config
     await runtime.db.upgrade("heads")
+    if runtime.journal is not None:
+        await runtime.journal.load()
     if config.upstream.capture_dir is not None:
         capture = await start_capture(
             config.upstream.capture_dir, config.upstream.host, config.upstream.port

@@ -5,10 +5,20 @@ client retries the same message (because the relay died between those two moment
 reply was lost), the relay answers 250 without sending it again. This narrows the duplicate
 window to the instant between upstream's reply and this write. Keys are SHA-256 digests; no
 address or body is stored.
+
+Checks are answered from memory: :meth:`DeliveryJournal.load` reads the keys of the last
+``window`` at start-up (so a relay restarted after a crash recognises the retries), and every
+write also lands in memory. A retry that reaches *another* relay instance sharing the database
+is therefore not recognised; that costs a possible duplicate, never a loss, and saves a
+database query on every message. Writes are group-committed: while one transaction is in
+flight, keys from other connections queue up and go in the next one, and each caller's
+``remember`` returns only once its own key is committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete, select
@@ -18,6 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.db import Database
 from store.models import Base, UTCDateTime, utcnow
+
+MAX_REMEMBERED = 200_000
 
 
 class DeliveredMessage(Base):
@@ -30,30 +42,67 @@ class DeliveredMessage(Base):
 class DeliveryJournal:
     """The relay's :class:`relay.contracts.Journal`, on the shared store."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, window: timedelta = timedelta(days=2)) -> None:
         self.db = db
+        self.window = window
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
+        self._pending: list[tuple[str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def _note(self, key: str) -> None:
+        self._recent[key] = None
+        if len(self._recent) > MAX_REMEMBERED:
+            self._recent.popitem(last=False)
+
+    async def load(self) -> int:
+        """Read the keys written within the window (call once at start-up)."""
+        cutoff = utcnow() - self.window
+        query = (
+            select(DeliveredMessage.key)
+            .where(DeliveredMessage.delivered_at >= cutoff)
+            .order_by(DeliveredMessage.delivered_at)
+            .limit(MAX_REMEMBERED)
+        )
+        async with self.db.engine.connect() as connection:
+            for key in (await connection.scalars(query)).all():
+                self._note(key)
+        return len(self._recent)
 
     async def already_delivered(self, key: str) -> bool:
-        async with self.db.session() as session:
-            found = await session.scalar(
-                select(DeliveredMessage.key).where(DeliveredMessage.key == key)
-            )
-        return found is not None
+        return key in self._recent
 
     async def remember(self, key: str) -> None:
-        """Idempotent insert (a concurrent retry may race us to it)."""
-        factory = sqlite_insert if self.db.is_sqlite else pg_insert
-        statement = factory(DeliveredMessage).values(key=key, delivered_at=utcnow())
-        async with self.db.session() as session:
-            await session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
-            await session.commit()
+        """Return once ``key`` is committed; raise if the store failed to commit it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        await done
+        self._note(key)
+
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            rows = [{"key": key, "delivered_at": utcnow()} for key, _ in batch]
+            statement = self._insert.on_conflict_do_nothing(index_elements=["key"])
+            try:
+                async with self.db.engine.begin() as connection:
+                    await connection.execute(statement, rows)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget entries older than ``older_than``; returns how many were removed."""
         cutoff = utcnow() - older_than
-        async with self.db.session() as session:
-            result = await session.execute(
+        async with self.db.engine.begin() as connection:
+            result = await connection.execute(
                 delete(DeliveredMessage).where(DeliveredMessage.delivered_at < cutoff)
             )
-            await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)

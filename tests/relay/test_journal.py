@@ -50,3 +50,19 @@ async def test_same_body_to_another_recipient_is_a_new_delivery(
     assert (await client.send_data(MESSAGE)).startswith("250 2.0.0 Delivered")
     assert len(upstream.accepted) == 2
     await db.dispose()
+
+
+async def test_restarted_relay_recognises_a_retry_from_before_the_crash(
+    relay_factory, upstream, tmp_path: Path
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.upgrade("heads")
+    first_relay = await relay_factory(journal=DeliveryJournal(db))
+    await send_once(first_relay.port)
+    await first_relay.stop()
+    restarted = DeliveryJournal(db)
+    assert await restarted.load() == 1
+    second_relay = await relay_factory(journal=restarted)
+    assert (await send_once(second_relay.port)).startswith("250 2.0.0 Already delivered")
+    assert len(upstream.accepted) == 1
+    await db.dispose()
