@@ -8,11 +8,18 @@ for heuristics), kinds from :class:`rewriters.treatment.Finding`. No address is 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from audit.recorder import finding_counts, outcome_of
 from relay.contracts import Delivery
 from rewriters.treatment import Action
+from store.cache import ConsentCache
+from store.ledger import Ledger
+from store.state import ConsentState
 
 # Up to RFC 5321's 10 minutes for the reply to the final dot.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -87,3 +94,24 @@ class MetricsObserver:
     def tracking_hit(self, kind: str) -> None:
         """``open`` or ``click`` (anything else is counted as ``other``)."""
         self.tracking_hits.labels(kind if kind in ("open", "click") else "other").inc()
+
+
+class TimedConsentCache(ConsentCache):
+    """A :class:`ConsentCache` that reports lookup latency and store errors to the metrics.
+
+    Drop-in for the composition root (``PolicyService`` takes it as its cache); the store
+    package stays free of Prometheus.
+    """
+
+    def __init__(self, ledger: Ledger, ttl_seconds: float, metrics: MetricsObserver,
+                 **options: Any) -> None:
+        super().__init__(ledger, ttl_seconds, **options)
+        self.metrics = metrics
+        self.on_store_error = metrics.store_error
+
+    async def lookup_many(self, recipients: Sequence[str]) -> dict[str, ConsentState]:
+        began = time.perf_counter()
+        try:
+            return await super().lookup_many(recipients)
+        finally:
+            self.metrics.observe_consent_lookup(time.perf_counter() - began)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from policy.decision import Decision
 from policy.patterns import tld
@@ -134,6 +135,10 @@ class AuditRecorder:
             return
         await self.store.add(self.record_of(delivery))
         self.recorded += 1
+
+    async def subject_records(self, address: str) -> list[dict[str, Any]]:
+        """Every decision record about ``address`` (GDPR Art. 15 export), found by its hash."""
+        return await self.store.recipient_records(self.recipient_hash(address))
 
     async def policy_event(self, event: str, version: str, detail: str = "") -> None:
         """``loaded`` | ``reloaded`` | ``reload_failed`` (the old policy kept running)."""

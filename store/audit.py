@@ -173,25 +173,9 @@ class AuditStore:
 
     async def add(self, record: NewDecision) -> int:
         """Write one decision with its recipients and findings in one transaction."""
+        columns = {k: v for k, v in vars(record).items() if k in AuditDecision.__table__.c}
         flags = {name: bool(record.flags.get(name)) for name in FLAGS}
-        row = AuditDecision(
-            occurred_at=record.occurred_at,
-            trace_id=record.trace_id,
-            message_id_hash=record.message_id_hash,
-            sender=record.sender,
-            sender_domain=record.sender_domain,
-            treatment=record.treatment,
-            rule_id=record.rule_id,
-            policy_version=record.policy_version,
-            category=record.category,
-            outcome=record.outcome,
-            reply_code=record.reply_code,
-            recipient_count=len(record.recipients),
-            consent_event_ids=record.consent_event_ids,
-            rewrite_ms=record.rewrite_ms,
-            upstream_ms=record.upstream_ms,
-            **flags,
-        )
+        row = AuditDecision(**columns, **flags, recipient_count=len(record.recipients))
         async with self.db.session() as session, session.begin():
             session.add(row)
             await session.flush()
@@ -209,49 +193,36 @@ class AuditStore:
             session.add(AuditReload(event=event, version=version, detail=detail[:4000]))
 
     async def window(self, since: datetime, until: datetime | None = None) -> Window:
-        """Every aggregate the report needs for decisions in [since, until).
-
-        Trackers and consent coverage count delivered transactions only: a deferred message
-        comes back on retry and a suppressed duplicate was delivered before.
-        """
-        until = until or utcnow()
-        d = AuditDecision
-        inside = (d.occurred_at >= since, d.occurred_at < until)
-        sent = (*inside, d.outcome == "delivered")  # retries and duplicates would count twice
-        f, r = AuditFinding, AuditRecipient
-        findings = (
-            select(d.sender, d.sender_domain, f.vendor, f.kind, f.action, func.sum(f.count))
-            .join(d, f.decision_id == d.id)
-            .where(*sent)
-        )
-        findings = findings.group_by(d.sender, d.sender_domain, f.vendor, f.kind, f.action)
-        outcomes = select(d.treatment, d.outcome, func.count(), func.sum(d.recipient_count))
-        outcomes = outcomes.where(*inside).group_by(d.treatment, d.outcome)
-        coverage = select(r.tld, r.open_status, r.click_status, func.count())
-        coverage = coverage.join(d, r.decision_id == d.id).where(*sent)
-        coverage = coverage.group_by(r.tld, r.open_status, r.click_status)
-        flag_sums = select(*(func.count().filter(getattr(d, n)) for n in FLAGS), func.count())
-        flagged = select(d).where(*inside).where(d.uncleanable | d.store_unreachable)
-        reloads = select(AuditReload).where(
-            AuditReload.occurred_at >= since, AuditReload.occurred_at < until
-        )
+        """Every aggregate the report needs for decisions in [since, until)."""
+        q = _window_queries(since, until or utcnow())
         async with self.db.session() as session:
-            sums = (await session.execute(flag_sums.where(*inside))).one()
-            marked = (await session.scalars(flagged.order_by(d.id).limit(FLAG_LIMIT))).all()
-            found = (await session.execute(findings)).all()
-            done = (await session.execute(outcomes)).all()
-            covered = (await session.execute(coverage)).all()
-            return Window(
-                findings=[(a, b, c, k, x, int(n)) for a, b, c, k, x, n in found],
-                outcomes=[(t, o, int(n), int(m or 0)) for t, o, n, m in done],
-                coverage=[(t, o, c, int(n)) for t, o, c, n in covered],
-                flags={**dict(zip(FLAGS, sums[:-1], strict=True)), "messages": sums[-1]},
-                flagged=[_flagged(x) for x in marked],
-                reloads=[
-                    (x.occurred_at, x.event, x.version, x.detail)
-                    for x in (await session.scalars(reloads.order_by(AuditReload.id))).all()
-                ],
-            )
+            sums = (await session.execute(q["flags"])).one()
+            marked = (await session.scalars(q["flagged"])).all()
+            found = (await session.execute(q["findings"])).all()
+            done = (await session.execute(q["outcomes"])).all()
+            covered = (await session.execute(q["coverage"])).all()
+            reloads = (await session.scalars(q["reloads"])).all()
+        return Window(
+            findings=[(a, b, c, k, x, int(n)) for a, b, c, k, x, n in found],
+            outcomes=[(t, o, int(n), int(m or 0)) for t, o, n, m in done],
+            coverage=[(t, o, c, int(n)) for t, o, c, n in covered],
+            flags={**dict(zip(FLAGS, sums[:-1], strict=True)), "messages": sums[-1]},
+            flagged=[_flagged(x) for x in marked],
+            reloads=[(x.occurred_at, x.event, x.version, x.detail) for x in reloads],
+        )
+
+    async def recipient_records(self, address_hash: str) -> list[dict[str, Any]]:
+        """Decisions about one recipient (by keyed hash), for a data-subject access request."""
+        d, r = AuditDecision, AuditRecipient
+        query = select(d, r).join(r, r.decision_id == d.id).where(r.address_hash == address_hash)
+        async with self.db.session() as session:
+            rows = (await session.execute(query.order_by(d.id))).all()
+        return [
+            {**_flagged(x), "rule_id": y.rule_id, "policy_version": x.policy_version,
+             "open_tracking": y.open_status, "click_tracking": y.click_status,
+             "consent_event_ids": y.consent_event_ids, "changed": x.changed}
+            for x, y in rows
+        ]
 
     async def vendors(self) -> list[tuple[str, str, datetime, datetime, int]]:
         """Vendor inventory over every record held: vendor, kind, first and last seen, count."""
@@ -330,6 +301,31 @@ class AuditStore:
                 ).all()
                 out.update(_ended(rows, cutoff))
         return out
+
+
+def _window_queries(since: datetime, until: datetime) -> dict[str, Any]:
+    """Trackers and consent coverage count delivered transactions only: a deferred message
+    comes back on retry and a suppressed duplicate was delivered before."""
+    d, f, r = AuditDecision, AuditFinding, AuditRecipient
+    inside = (d.occurred_at >= since, d.occurred_at < until)
+    sent = (*inside, d.outcome == "delivered")
+    finding_keys = (d.sender, d.sender_domain, f.vendor, f.kind, f.action)
+    coverage_keys = (r.tld, r.open_status, r.click_status)
+    return {
+        "findings": select(*finding_keys, func.sum(f.count)).join(d, f.decision_id == d.id)
+        .where(*sent).group_by(*finding_keys),
+        "outcomes": select(d.treatment, d.outcome, func.count(), func.sum(d.recipient_count))
+        .where(*inside).group_by(d.treatment, d.outcome),
+        "coverage": select(*coverage_keys, func.count()).join(d, r.decision_id == d.id)
+        .where(*sent).group_by(*coverage_keys),
+        "flags": select(*(func.count().filter(getattr(d, n)) for n in FLAGS), func.count())
+        .where(*inside),
+        "flagged": select(d).where(*inside).where(d.uncleanable | d.store_unreachable)
+        .order_by(d.id).limit(FLAG_LIMIT),
+        "reloads": select(AuditReload).where(
+            AuditReload.occurred_at >= since, AuditReload.occurred_at < until
+        ).order_by(AuditReload.id),
+    }
 
 
 def _ended(rows: Sequence[Any], cutoff: datetime) -> dict[str, int]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
-from audit_samples import sample
+from audit_samples import HASH_KEY, sample
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
-from audit.metrics import MetricsObserver
+from audit.metrics import MetricsObserver, TimedConsentCache
+from store.db import Database
+from store.ledger import Ledger
 from web.metrics import metrics_routes
 
 
@@ -76,3 +80,21 @@ async def test_metrics_route_serves_the_text_format() -> None:
     assert 'consent_relay_messages_total{outcome="delivered",treatment="strip"} 3.0' in (
         response.text)
     assert "example.fr" not in response.text and "acme.example" not in response.text
+
+
+async def test_timed_cache_reports_lookup_latency_and_store_errors(tmp_path: Path) -> None:
+    metrics = MetricsObserver()
+    healthy = Database(f"sqlite+aiosqlite:///{tmp_path / 'ok.db'}")
+    await healthy.upgrade("heads")
+    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")  # no tables: queries fail
+    try:
+        cache = TimedConsentCache(Ledger(healthy, HASH_KEY), 30.0, metrics)
+        assert not (await cache.lookup("ann@example.fr")).granted("open_tracking")
+        await cache.lookup("ann@example.fr")  # cached, still timed
+        failing = TimedConsentCache(Ledger(broken, HASH_KEY), 30.0, metrics, timeout=2.0)
+        assert not (await failing.lookup("bert@example.de")).reachable
+    finally:
+        await healthy.dispose()
+        await broken.dispose()
+    assert value(metrics, "consent_relay_consent_lookup_seconds_count") == 3
+    assert value(metrics, "consent_relay_store_errors_total") == 1

@@ -110,3 +110,14 @@ def test_outcome_names() -> None:
     assert outcome_of(delivery(1, "a@b.example", ["c@d.example"], reply="554 5.6.0 x")) == (
         "rejected")
     assert unreachable("x@y.example")["x@y.example"].reachable is False
+
+
+async def test_subject_access_finds_a_recipients_records_by_hash(db: Database) -> None:
+    recorder = AuditRecorder(db, HASH_KEY, AuditConfig())
+    for item in sample():
+        await recorder.delivered(item)
+    records = await recorder.subject_records("ANN@example.fr")
+    assert [(r["trace_id"], r["outcome"], r["rule_id"]) for r in records] == [
+        ("T0001", "delivered", "default"), ("T0010", "duplicate", "default")]
+    assert records[0]["open_tracking"] == "unknown"
+    assert await recorder.subject_records("nobody@example.fr") == []
