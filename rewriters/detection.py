@@ -80,7 +80,7 @@ class Detector:
     def _exempt(self, url: str, parts: UrlParts) -> bool:
         if self.stats.counts.get(url, 0) >= 5:
             return True
-        if parts.host.lower() in self.stats.real_hosts:
+        if self.stats.host_serves_real_images(parts.host, url):
             return True
         return not parts.query and spacer(parts.path, self.knowledge.spacer_names)
 

@@ -108,7 +108,9 @@ class _Scanner:
             m = _OPEN.search(text, pos, end)
             if m is None:
                 return
-            if m.group(1):
+            if m.group(1) and in_comment:
+                pos = m.end()  # "<!--" inside a comment is text; comments never nest
+            elif m.group(1):
                 pos = self._comment(m.start(), end)
             elif m.group(3):
                 pos = self._tag(m, end, in_comment)
@@ -131,7 +133,7 @@ class _Scanner:
     def _tag(self, m: re.Match[str], end: int, in_comment: bool) -> int:
         rest = _TAG_REST.match(self.text, m.end(), end)
         if rest is None:
-            return m.end()
+            return end  # no ">" before the end: the tag runs to EOF, as in HTML5
         name, tag_end = m.group(3).lower(), rest.end()
         if m.group(2):
             self._end_tag(name, m.start(), tag_end)

@@ -109,11 +109,16 @@ class ImageStats:
     """Message-wide facts behind the exemptions: how often each URL repeats, real-image hosts."""
 
     counts: Counter[str] = field(default_factory=Counter)
-    real_hosts: set[str] = field(default_factory=set)
+    real: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, url: str, tag: Tag) -> None:
         self.counts[url] += 1
         if not invisible(tag):
             parts = split_url(url)
-            if parts is not None:
-                self.real_hosts.add(parts.host.lower())
+            urls = self.real.setdefault(parts.host.lower(), set()) if parts else None
+            if urls is not None and len(urls) < 2:
+                urls.add(url)
+
+    def host_serves_real_images(self, host: str, url: str) -> bool:
+        """True when another, visible image comes from ``host`` (the URL cannot exempt itself)."""
+        return any(other != url for other in self.real.get(host.lower(), ()))

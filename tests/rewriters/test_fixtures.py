@@ -63,7 +63,10 @@ def test_forwarded_message_attachment_is_noted_and_left_alone() -> None:
 
 def test_disclose_in_french_adds_the_expected_footer() -> None:
     raw = (DATA / "mailchimp-newsletter.eml").read_bytes()
-    context = RewriteContext(recipient=RECIPIENT, stop_tracking_url="https://relay.example/stop/Zx9",
-                             consent_since=datetime(2026, 3, 1))
+    context = RewriteContext(
+        recipient=RECIPIENT,
+        stop_tracking_url="https://relay.example/stop/Zx9",
+        consent_since=datetime(2026, 3, 1),
+    )
     result = apply(raw, Treatment(Action.DISCLOSE, footer_language="fr"), context)
     _check("mailchimp-newsletter", "disclose-fr", result.data)
