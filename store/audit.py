@@ -175,15 +175,18 @@ class AuditStore:
         """Write one decision with its recipients and findings in one transaction."""
         columns = {k: v for k, v in vars(record).items() if k in AuditDecision.__table__.c}
         flags = {name: bool(record.flags.get(name)) for name in FLAGS}
-        row = AuditDecision(**columns, **flags, recipient_count=len(record.recipients))
+        row = AuditDecision(**_fit(AuditDecision, columns), **flags,
+                            recipient_count=len(record.recipients))
         async with self.db.session() as session, session.begin():
             session.add(row)
             await session.flush()
             session.add_all(
-                AuditRecipient(decision_id=row.id, **vars(r)) for r in record.recipients
+                AuditRecipient(decision_id=row.id, **_fit(AuditRecipient, vars(r)))
+                for r in record.recipients
             )
             session.add_all(
-                AuditFinding(decision_id=row.id, vendor=v, kind=k, action=a, count=n)
+                AuditFinding(decision_id=row.id, count=n,
+                             **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a}))
                 for v, k, a, n in record.findings
             )
         return row.id
@@ -301,6 +304,16 @@ class AuditStore:
                 ).all()
                 out.update(_ended(rows, cutoff))
         return out
+
+
+def _fit(model: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Cut strings to their column's length: an odd sender must not lose the whole record."""
+    columns = model.__table__.c
+    return {
+        k: v[: columns[k].type.length]
+        if isinstance(v, str) and getattr(columns[k].type, "length", None) else v
+        for k, v in values.items()
+    }
 
 
 def _window_queries(since: datetime, until: datetime) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from typing import Any
 
 from audit_samples import HASH_KEY, delivery, finding, granted, sample, unreachable
@@ -121,3 +122,15 @@ async def test_subject_access_finds_a_recipients_records_by_hash(db: Database) -
         ("T0001", "delivered", "default"), ("T0010", "duplicate", "default")]
     assert records[0]["open_tracking"] == "unknown"
     assert await recorder.subject_records("nobody@example.fr") == []
+
+
+async def test_overlong_values_are_cut_to_their_columns_not_dropped(db: Database) -> None:
+    recorder = AuditRecorder(db, HASH_KEY, AuditConfig())
+    sender = "x" * 300 + "@" + "d" * 250 + ".example"
+    item = delivery(1, sender, ["ann@example.fr"], [finding("Mailtrack", "open_pixel", "removed")])
+    item.findings[0] = replace(item.findings[0], vendor="V" * 100)
+    await recorder.delivered(item)
+    (record,) = await rows(db, AuditDecision)
+    assert len(record.sender) == 320 and len(record.sender_domain) == 255
+    (found,) = await rows(db, AuditFinding)
+    assert found.vendor == "V" * 64
