@@ -14,13 +14,15 @@ from relay_messages import ALICE, OUTGOING, PILOT, RECIPIENTS, SUBJECTS
 from smtp_client import LineClient
 from sqlalchemy.engine import make_url
 
-from audit.metrics import MetricsObserver
+from audit.metrics import MetricsObserver, TimedConsentCache
 from audit.recorder import AuditRecorder
 from audit.report import build_report
+from policy.service import PolicyService
 from rewriters.treatment import Action, Treatment
 from store.audit import AuditStore
 from store.config import AuditConfig
 from store.db import Database
+from store.ledger import Ledger
 
 
 async def relay_all(relay_factory: Any, db: Database) -> tuple[AuditRecorder, MetricsObserver]:
@@ -103,3 +105,49 @@ async def test_no_recipient_address_or_subject_in_clear_anywhere_in_the_database
             assert form.encode("utf-16-le") not in content, form
     assert b"Body text only the recipient" not in content
     assert b"zqxmsgid" not in content  # Message-IDs are stored only as keyed hashes
+
+
+PERMIT_POLICY = """version = 1
+[default]
+action = "strip"
+
+[[rules]]
+id = "consented-permit"
+consent = "any_granted"
+action = "permit"
+"""
+
+
+async def test_real_policy_and_ledger_consent_events_reach_the_record(
+    relay_factory: Any, upstream: Any, db: Database, tmp_path: Path
+) -> None:
+    """Wired as serve.py does: TimedConsentCache -> PolicyService -> relay -> both observers."""
+    ledger = Ledger(db, HASH_KEY)
+    (event_id,) = await ledger.record("ann.private@example.fr", ["open_tracking"], "granted",
+                                      method="page", text="Track my opens")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(PERMIT_POLICY)
+    metrics = MetricsObserver()
+    policy = PolicyService(policy_file, TimedConsentCache(ledger, 30.0, metrics))
+    recorder = AuditRecorder(db, HASH_KEY, AuditConfig(sender="domain"))
+    harness = await relay_factory(observers=(recorder, metrics), decider=policy)
+    client = await LineClient.connect(harness.port)
+    await client.cmd("EHLO client.test")
+    for n, message in enumerate(OUTGOING[:2], start=1):
+        assert (await client.cmd(f"MAIL FROM:<{message.sender}>")).startswith("250")
+        assert (await client.cmd(f"RCPT TO:<{message.recipients[0]}>")).startswith("250")
+        assert (await client.send_data(message.raw(n))).startswith("250")
+    await client.close()
+    now = datetime.now(UTC)
+    report = await build_report(AuditStore(db), now - timedelta(hours=1), now + timedelta(hours=1))
+    assert report.section("outcomes").rows == [("permit", "delivered", 1, 1),
+                                               ("strip", "delivered", 1, 1)]
+    assert report.section("vendors").rows[0] == ("Mailtrack", 2, 1, 1, 0)
+    assert report.section("senders").rows[0][0] == "sales.acme.example"  # domain only
+    coverage = {r[0]: r[1:] for r in report.section("coverage").rows}
+    assert coverage["fr"] == (1, 1, 1, 0, 0, "100.0%")
+    (ann,) = await recorder.subject_records("ann.private@example.fr")
+    assert (ann["rule_id"], ann["consent_event_ids"]) == ("consented-permit", str(event_id))
+    assert ann["policy_version"] == policy.version
+    lookups = metrics.registry.get_sample_value("consent_relay_consent_lookup_seconds_count")
+    assert lookups is not None and lookups >= 2
