@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,9 +16,19 @@ from web.pages import RecipientPages
 from web.rendering import Renderer
 from web.services import WebServices
 
+log = logging.getLogger("consent_relay.web")
+DEFAULT_KEY = "change-me-signing-key"
+
 
 def create_app(services: WebServices) -> Starlette:
     """Build the app once at start-up; it holds no state beyond ``services``."""
+    if DEFAULT_KEY in services.config.signing_keys:
+        log.warning(
+            "web_default_signing_key",
+            extra={"event": "web_default_signing_key", "hint": "set [web].signing_keys"},
+        )
+    if not services.config.admin_tokens:
+        log.info("admin_api_disabled", extra={"event": "admin_api_disabled"})
     renderer = Renderer(services.config.templates_dir)
     pages = RecipientPages(services, renderer)
     admin = AdminApi(services, renderer)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -294,3 +296,33 @@ async def test_an_admin_template_and_text_override_is_used_before_the_packaged_o
         assert (await http.get("/p/broken")).text.endswith("custom malformed")
     version = (await ledger.history(ANN))[0].text_version or ""
     assert "+custom-" in version
+
+
+async def test_concurrent_replays_of_one_submission_record_it_once(
+    client: httpx.AsyncClient, services: WebServices, ledger: Ledger
+) -> None:
+    form = await open_form(client, path_of(services, ANN))
+    replies = await asyncio.gather(
+        *(client.post(form.action, data=form.submit("grant")) for _ in range(8))
+    )
+    assert {r.status_code for r in replies} == {303}
+    assert len(await ledger.history(ANN)) == len(ALL_PURPOSES)
+
+
+async def test_an_unknown_button_value_is_refused(
+    client: httpx.AsyncClient, services: WebServices, ledger: Ledger
+) -> None:
+    form = await open_form(client, path_of(services, ANN))
+    response = await client.post(form.action, data={**form.fields, "choice": "refuse"})
+    assert response.status_code == 403  # "refuse" belongs to the request page's form
+    assert await ledger.history(ANN) == []
+
+
+async def test_an_expired_link_shows_the_expired_page(
+    client: httpx.AsyncClient, services: WebServices
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=services.config.link_max_age_days + 1)
+    token = services.signer.sign(ANN, ALL_PURPOSES, CONTROLLER, old)
+    response = await client.get(f"/p/{token}", params={"lang": "es"})
+    assert response.status_code == 400
+    assert "demasiado antiguo" in response.text
