@@ -148,6 +148,11 @@ def test_relay_killed_mid_stream_loses_no_message(
     assert not unexplained, f"duplicates Postfix did not warn about: {unexplained}"
 
 
+def _all_deferred(postfix: PostfixInstance, count: int) -> bool:
+    queue = postfix.queue()
+    return len(queue) == count and all(m.get("queue_name") == "deferred" for m in queue)
+
+
 @pytest.mark.parametrize("route", ["relay_upstream_down", "final_hop_down"])
 def test_mail_waits_in_postfix_while_upstream_is_down_and_arrives_once_it_is_back(
     postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory, route: str
@@ -163,10 +168,11 @@ def test_mail_waits_in_postfix_while_upstream_is_down_and_arrives_once_it_is_bac
         rcpt = f"down{i}@customer.example.org"
         postfix.submit(SENDER, [rcpt], tracked_message(message_id, [rcpt]))
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "deferred" not in postfix.log_text():
-        time.sleep(0.2)
-    time.sleep(2.0)
-    assert len(postfix.queue()) == len(ids), _diagnose(postfix, relay)
+    while time.monotonic() < deadline and not _all_deferred(postfix, len(ids)):
+        time.sleep(0.25)
+    assert _all_deferred(postfix, len(ids)), _diagnose(postfix, relay)
+    time.sleep(5.0)  # stay down through a couple of Postfix retry runs (2 s backoff here)
+    assert len(postfix.queue()) == len(ids)
     assert sink.deliveries == []
     sink.start()
     postfix.flush()
