@@ -217,7 +217,7 @@ class RecipientPages:
         return self.renderer.page(
             "done.html",
             link.lang,
-            here=request.url.path,
+            here=f"{request.url.path}?state={state}",
             state=state,
             statuses=await self._statuses(link),
             links=self._links(link),

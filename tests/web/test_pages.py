@@ -61,6 +61,8 @@ async def test_stop_tracking_records_a_withdrawal_with_its_evidence_and_no_ip(
     assert not any(state.granted(p) for p in ALL_PURPOSES)
     done = await client.get(response.headers["location"])
     assert done.status_code == 200 and 'data-status="withdrawn"' in done.text
+    assert '<html lang="fr">' in done.text
+    assert "/done?state=withdrawn&amp;lang=de" in done.text, "the switch keeps the message"
 
 
 def services_locale(services: WebServices, lang: str):  # type: ignore[no-untyped-def]
