@@ -230,19 +230,10 @@ class AuditStore:
     async def vendors(self) -> list[tuple[str, str, datetime, datetime, int]]:
         """Vendor inventory over every record held: vendor, kind, first and last seen, count."""
         d, f = AuditDecision, AuditFinding
-        query = (
-            select(
-                f.vendor,
-                f.kind,
-                func.min(d.occurred_at),
-                func.max(d.occurred_at),
-                func.sum(f.count),
-            )
-            .join(d, f.decision_id == d.id)
-            .where(d.outcome == "delivered")
-            .group_by(f.vendor, f.kind)
-            .order_by(f.vendor, f.kind)
-        )
+        seen = (func.min(d.occurred_at), func.max(d.occurred_at), func.sum(f.count))
+        query = select(f.vendor, f.kind, *seen).join(d, f.decision_id == d.id)
+        query = query.where(d.outcome == "delivered").group_by(f.vendor, f.kind)
+        query = query.order_by(f.vendor, f.kind)
         async with self.db.session() as session:
             rows = (await session.execute(query)).all()
         return [(v, k, a, b, int(n)) for v, k, a, b, n in rows]
@@ -288,20 +279,9 @@ class AuditStore:
             out: dict[str, int] = {}
             for start in range(0, len(addresses), 500):
                 batch = addresses[start : start + 500]
-                rows = (
-                    await session.execute(
-                        select(
-                            e.recipient,
-                            e.controller,
-                            e.purpose,
-                            e.state,
-                            e.occurred_at,
-                            e.id,
-                            e.method,
-                            e.expires_at,
-                        ).where(e.recipient.in_(batch))
-                    )
-                ).all()
+                facts = select(e.recipient, e.controller, e.purpose, e.state, e.occurred_at,
+                               e.id, e.method, e.expires_at).where(e.recipient.in_(batch))
+                rows = (await session.execute(facts)).all()
                 out.update(_ended(rows, cutoff))
         return out
 
