@@ -57,12 +57,15 @@ async def parse(request: Request, model: type[Model]) -> Model:
         raise InvalidInput(_entries(exc)) from exc
 
 
-def subject(request: Request) -> str:
+def _address(value: str, loc: list[str]) -> str:
     try:
-        return normalize(request.path_params["address"])
+        return normalize(value)
     except AddressError as exc:
-        entry = {"loc": ["path", "address"], "msg": str(exc), "type": "address"}
-        raise InvalidInput([entry]) from exc
+        raise InvalidInput([{"loc": loc, "msg": str(exc), "type": "address"}]) from exc
+
+
+def subject(request: Request) -> str:
+    return _address(request.path_params["address"], ["path", "address"])
 
 
 class AdminApi:
@@ -180,6 +183,9 @@ class AdminApi:
         """Everything held about an address (JSON with ``schema_version``; ``?format=html``)."""
         address = subject(request)
         data = await self.services.ledger.export(address)
+        if self.services.audit is not None:
+            digest = self.services.ledger.address_hash(address)
+            data["decisions"] = _jsonable(await self.services.audit.recipient_records(digest))
         if request.query_params.get("format") == "html":
             return self.renderer.page("export.html", "en", here=request.url.path, export=data)
         return JSONResponse(data, headers={"Content-Disposition": "inline"})
@@ -215,28 +221,31 @@ class AdminApi:
         return JSONResponse(body, status_code=409)
 
     async def decisions(self, request: Request) -> Response:
-        """Decision records of a period (``?since=&until=``, ISO 8601; default: last 7 days)."""
+        """Decision records: about one ``?recipient=``, or a period's aggregates (``?since=``,
+        ``?until=``, ISO 8601; default the last 7 days)."""
         audit = self.services.audit
         if audit is None:
             detail = "decision queries need the audit store; none is configured"
             return JSONResponse({"detail": detail}, status_code=501)
+        recipient = request.query_params.get("recipient")
+        if recipient is not None:
+            address = _address(recipient, ["query", "recipient"])
+            records = await audit.recipient_records(self.services.ledger.address_hash(address))
+            return JSONResponse(_jsonable({"recipient": address, "decisions": records}))
         until = _when(request, "until") or datetime.now(UTC)
         since = _when(request, "since") or until - timedelta(days=7)
         window = await audit.window(since, until)
-        return JSONResponse(
-            _jsonable(
-                {
-                    "since": since,
-                    "until": until,
-                    "flags": window.flags,
-                    "outcomes": _rows(window.outcomes, OUTCOME),
-                    "trackers": _rows(window.findings, FINDING),
-                    "coverage": _rows(window.coverage, COVERAGE),
-                    "flagged": window.flagged,
-                    "reloads": _rows(window.reloads, RELOAD),
-                }
-            )
-        )
+        summary = {
+            "since": since,
+            "until": until,
+            "flags": window.flags,
+            "outcomes": _rows(window.outcomes, OUTCOME),
+            "trackers": _rows(window.findings, FINDING),
+            "coverage": _rows(window.coverage, COVERAGE),
+            "flagged": window.flagged,
+            "reloads": _rows(window.reloads, RELOAD),
+        }
+        return JSONResponse(_jsonable(summary))
 
 
 OUTCOME = ("treatment", "outcome", "messages", "recipients")

@@ -54,11 +54,18 @@ def _paths() -> dict[str, Any]:
         },
         "/decisions": {
             "get": _op(
-                "Decision records of a period: outcomes, trackers, consent coverage, flagged",
-                "aggregates (501 when no audit store is configured)",
+                "Decision records about one recipient, or a period's aggregates",
+                "records or aggregates (501 when no audit store is configured)",
                 parameters=[
-                    {"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}}
-                    for n in ("since", "until")
+                    {"name": "recipient", "in": "query", "schema": {"type": "string"}},
+                    *(
+                        {
+                            "name": n,
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date-time"},
+                        }
+                        for n in ("since", "until")
+                    ),
                 ],
             )
         },

@@ -235,6 +235,18 @@ async def test_decision_queries_return_the_audit_records_of_a_period(
         }
     ]
     assert data["outcomes"][0]["outcome"] == "delivered"
+    about = await client.get(
+        f"{API}/decisions", params={"recipient": "ANN@example.com"}, headers=admin
+    )
+    assert [r["trace_id"] for r in about.json()["decisions"]] == ["t-1"]
+    other = await client.get(
+        f"{API}/decisions", params={"recipient": "bob@example.com"}, headers=admin
+    )
+    assert other.json()["decisions"] == []
+    export = (await client.get(f"{API}/subjects/{ANN}/export", headers=admin)).json()
+    assert [r["trace_id"] for r in export["decisions"]] == ["t-1"]
+    page = await client.get(f"{API}/subjects/{ANN}/export?format=html", headers=admin)
+    assert "Delivery decisions about this address (1)" in page.text and "t-1" in page.text
     bad = await client.get(f"{API}/decisions", params={"since": "last tuesday"}, headers=admin)
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "since"]
 
