@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,42 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from policy.service import PolicyService
-from store.cache import ConsentCache
+sys.path.insert(0, str(Path(__file__).parent))  # web_harness, page_forms
+
+from web_harness import ADMIN_TOKEN, BASE_URL, CONTROLLER, POLICY, make_services, web_config
+
 from store.db import Database
 from store.ledger import Ledger
 from web.app import create_app
 from web.config import WebConfig
-from web.links import LinkSigner
 from web.services import WebServices
-
-sys.path.insert(0, str(Path(__file__).parent))  # page_forms helpers
-
-BASE_URL = "http://consent.test"
-ADMIN_TOKEN = "admin-secret-token"
-CONTROLLER = "acme"
-POLICY = """\
-version = 1
-name = "web tests"
-
-[default]
-action = "strip"
-
-[[rules]]
-id = "consented-disclose"
-consent = "any_granted"
-action = "disclose"
-"""
-
-
-def web_config(**overrides: object) -> WebConfig:
-    settings: dict[str, object] = {
-        "base_url": BASE_URL,
-        "signing_keys": ["key-2026-b", "key-2026-a"],
-        "admin_tokens": [hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()],
-        **overrides,
-    }
-    return WebConfig.model_validate(settings)
 
 
 @pytest.fixture
@@ -71,17 +43,6 @@ def ledger(db: Database) -> Ledger:
 @pytest.fixture
 def config() -> WebConfig:
     return web_config()
-
-
-def make_services(
-    config: WebConfig, db: Database, ledger: Ledger, policy_file: Path
-) -> WebServices:
-    cache = ConsentCache(ledger, ttl_seconds=30)
-    signer = LinkSigner(
-        config.signing_keys, config.base_url, config.link_max_age_days, controller=CONTROLLER
-    )
-    policy = PolicyService(policy_file, cache)
-    return WebServices(config, db, ledger, cache, policy, signer)
 
 
 @pytest.fixture

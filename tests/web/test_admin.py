@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from conftest import POLICY
+from web_harness import POLICY
 
 from store.audit import AuditStore, NewDecision, NewRecipient
 from store.ledger import Ledger

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONTROLLER, make_services, web_config
 from smtp_client import LineClient
+from web_harness import CONTROLLER, make_services, web_config
 
 from store.db import Database
 from store.ledger import Ledger

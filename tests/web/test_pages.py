@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from conftest import BASE_URL, CONTROLLER, make_services, web_config
 from page_forms import open_form, parse_form
+from web_harness import BASE_URL, CONTROLLER, make_services, web_config
 
 from store.db import Database
 from store.events import text_hash

@@ -6,7 +6,7 @@ import signal
 from pathlib import Path
 
 import httpx
-from conftest import BASE_URL, make_services, web_config
+from web_harness import BASE_URL, make_services, web_config
 
 from store.db import Database
 from store.ledger import Ledger
