@@ -227,6 +227,11 @@ class RecipientPages:
         link = self._link(request)
         address = link.claims.recipient
         state = await self.services.ledger.state(address)
+        audit = self.services.audit
+        decisions = None
+        if audit is not None:
+            records = await audit.recipient_records(self.services.ledger.address_hash(address))
+            decisions = len(records)
         return self.renderer.page(
             "data.html",
             link.lang,
@@ -235,5 +240,6 @@ class RecipientPages:
             statuses=await self._statuses(link),
             events=await self.services.ledger.history(address),
             suppressed=state.suppressed,
+            decisions=decisions,
             links=self._links(link),
         )

@@ -12,6 +12,7 @@ import httpx
 from page_forms import open_form, parse_form
 from web_harness import BASE_URL, CONTROLLER, make_services, web_config
 
+from store.audit import AuditStore
 from store.db import Database
 from store.events import text_hash
 from store.ledger import Ledger
@@ -269,6 +270,10 @@ async def test_the_data_page_lists_the_history_of_that_address_only(
     assert response.status_code == 200
     assert "imported" in response.text and ANN in response.text
     assert BOB not in response.text and "objected to" not in response.text
+    assert "Delivery decisions" not in response.text, "no audit store configured"
+    services.audit = AuditStore(services.db)
+    counted = await client.get(path_of(services, ANN, "data"), params={"lang": "de"})
+    assert "gespeicherte Zustellentscheidungen: 0" in counted.text
 
 
 async def test_ip_is_stored_only_when_configured(db: Database, policy_file: Path) -> None:
