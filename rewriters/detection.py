@@ -47,6 +47,7 @@ class Detector:
         self.knowledge = knowledge
         self.identity = identity
         self.stats = stats
+        self._links: dict[str, Detection | None] = {}
 
     def _parts(self, url: str) -> UrlParts | None:
         if not url or not is_remote(url):
@@ -85,7 +86,16 @@ class Detector:
         return not parts.query and spacer(parts.path, self.knowledge.spacer_names)
 
     def link(self, url: str) -> Detection | None:
-        """A followed link: a vendor click wrapper, or a URL carrying the recipient."""
+        """A followed link: a vendor click wrapper, or a URL carrying the recipient (memoised:
+        newsletters repeat links, and unwrapping looks at the same URL more than once)."""
+        if url in self._links:
+            return self._links[url]
+        found = self._link(url)
+        if len(self._links) < 10_000:
+            self._links[url] = found
+        return found
+
+    def _link(self, url: str) -> Detection | None:
         parts = self._parts(url)
         if parts is None:
             return None

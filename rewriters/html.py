@@ -15,24 +15,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
 
-_OPEN = re.compile(r"<(?:(!--)|(/?)([a-zA-Z][^\t\n\f\r />]*+)|[!?])")
+_OPEN = re.compile(
+    r"<(?:(!--)|/([a-zA-Z][^\t\n\f\r />]*+)[^>]{0,1000}+>|([a-zA-Z][^\t\n\f\r />]*+)|[!?/])"
+)
 _TAG_REST = re.compile(r"(?:[^>\"'=]++|=\s*+\"[^\"]*+\"|=\s*+'[^']*+'|[=\"'])*+>")
 _ATTR = re.compile(
-    r"([^\s\"'>/=][^\s\"'>/=]*+)(?:\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)'|([^\s>]++)))?"
+    r"\s*+([^\s\"'>/=][^\s\"'>/=]*+)(?:\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)'|([^\s>]++)))?"
 )
 _RAW_TEXT = {"style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
-_RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])", re.IGNORECASE) for name in _RAW_TEXT}
+_WORDS = r"url\(|background|display|hidden|max-height|opacity|hspace|src\s*="
 URL_TAGS = frozenset({
     "img", "a", "area", "source", "input", "video", "audio", "iframe", "object", "embed",
     "meta", "link", "image", "frame", "bgsound", "track", "applet",
     "v:roundrect", "v:rect", "v:oval", "v:fill", "v:image", "v:imagedata", "v:shape",
 })
+_RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])", re.IGNORECASE) for name in _RAW_TEXT}
 CONTAINERS = frozenset({"div", "span", "td", "table", "tr", "p", "center", "font", "section",
                         "tbody", "th"})
-_WORTH_PARSING = ("url(", "background", "display", "hidden", "max-height", "opacity", "src=")
+_WORTH_PARSING = re.compile(_WORDS, re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Attr:
     """One attribute: unescaped value; ``start`` includes the whitespace before the name."""
 
@@ -56,6 +59,7 @@ class Tag:
     hidden_container: bool
     close_start: int = -1
     close_end: int = -1
+    invisible: bool | None = None  # memo for rewriters.pixels.invisible
 
     def get(self, name: str) -> str | None:
         attr = self.attrs.get(name)
@@ -77,11 +81,9 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
         name = m.group(1).lower()
         if name in attrs:
             continue
-        lead = m.start()
-        while lead > start and text[lead - 1] in " \t\r\n\f":
-            lead -= 1
-        if m.group(2) is not None:
-            value, vstart, quote = m.group(2), m.start(2) - 1, '"'
+        value = m.group(2)
+        if value is not None:
+            vstart, quote = m.start(2) - 1, '"'
         elif m.group(3) is not None:
             value, vstart, quote = m.group(3), m.start(3) - 1, "'"
         elif m.group(4) is not None:
@@ -90,7 +92,7 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
             value, vstart, quote = "", m.end(), ""
         if "&" in value:
             value = unescape(value)
-        attrs[name] = Attr(name, value, lead, m.end(), vstart, quote)
+        attrs[name] = Attr(name, value, m.start(), m.end(), vstart, quote)
     return attrs
 
 
@@ -108,12 +110,15 @@ class _Scanner:
             m = _OPEN.search(text, pos, end)
             if m is None:
                 return
-            if m.group(1) and in_comment:
-                pos = m.end()  # "<!--" inside a comment is text; comments never nest
+            if m.group(3):
+                pos = self._tag(m.start(), m.end(), m.group(3).lower(), end, in_comment)
+            elif m.group(2):
+                pos = m.end()
+                if self.hidden or self.anchors:
+                    self._end_tag(m.group(2).lower(), m.start(), pos)
             elif m.group(1):
-                pos = self._comment(m.start(), end)
-            elif m.group(3):
-                pos = self._tag(m, end, in_comment)
+                # "<!--" inside a comment is text: comments never nest
+                pos = m.end() if in_comment else self._comment(m.start(), end)
             else:
                 close = text.find(">", m.end(), end)
                 pos = end if close < 0 else close + 1
@@ -130,17 +135,19 @@ class _Scanner:
                 self.run(inner + 2, stop, True)
         return end if close < 0 else close + 3
 
-    def _tag(self, m: re.Match[str], end: int, in_comment: bool) -> int:
-        rest = _TAG_REST.match(self.text, m.end(), end)
+    def _tag(self, start: int, name_end: int, name: str, end: int, in_comment: bool) -> int:
+        text = self.text
+        rest = _TAG_REST.match(text, name_end, end)
         if rest is None:
             return end  # no ">" before the end: the tag runs to EOF, as in HTML5
-        name, tag_end = m.group(3).lower(), rest.end()
-        if m.group(2):
-            self._end_tag(name, m.start(), tag_end)
-            return tag_end
-        self._start_tag(name, m.start(), m.end(), tag_end, in_comment)
+        tag_end = rest.end()
+        hidden = self.hidden
+        if hidden and hidden[-1][0] == name:
+            hidden[-1] = (name, hidden[-1][1] + 1)
+        if name in URL_TAGS or _WORTH_PARSING.search(text, name_end, tag_end):
+            self._start_tag(name, start, name_end, tag_end, in_comment)
         if name in _RAW_TEXT:
-            close = _RAW_END[name].search(self.text, tag_end, end)
+            close = _RAW_END[name].search(text, tag_end, end)
             body_end = end if close is None else close.start()
             if name == "style":
                 self.scan.styles.append((tag_end, body_end, in_comment))
@@ -148,12 +155,6 @@ class _Scanner:
         return tag_end
 
     def _start_tag(self, name: str, start: int, attrs_at: int, end: int, in_comment: bool) -> None:
-        if self.hidden and self.hidden[-1][0] == name:
-            self.hidden[-1] = (name, self.hidden[-1][1] + 1)
-        if name not in URL_TAGS:
-            low = self.text[attrs_at:end].lower()
-            if not any(word in low for word in _WORTH_PARSING):
-                return
         attrs = parse_attrs(self.text, attrs_at, end - 1)
         tag = Tag(name, start, end, attrs, in_comment, bool(self.hidden))
         hiding = name in CONTAINERS and self.is_hiding is not None and self.is_hiding(tag)

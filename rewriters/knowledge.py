@@ -91,14 +91,22 @@ class Knowledge:
         return None
 
     def _host_vendors(self, host: str) -> list[Vendor]:
-        labels = host.lower().split(".")[-MAX_LABELS:]
+        """Vendors owning any suffix of ``host`` (at most ``MAX_LABELS`` labels deep)."""
         found: list[Vendor] = []
-        for i in range(len(labels)):
-            suffix = ".".join(labels[i:])
-            found.extend(self.by_host.get(suffix, ()))
-            collapsed = _DIGITS.sub("#", suffix)
-            if collapsed != suffix:
-                found.extend(self.by_host.get(collapsed, ()))
+        forms = [host]
+        if any(c.isdigit() for c in host):
+            forms.append(_DIGITS.sub("#", host))
+        for form in forms:
+            start = 0
+            dots = form.count(".")
+            if dots >= MAX_LABELS:
+                start = len(form) - len(".".join(form.rsplit(".", MAX_LABELS)[1:]))
+            while start >= 0:
+                hit = self.by_host.get(form[start:])
+                if hit:
+                    found.extend(hit)
+                dot = form.find(".", start)
+                start = dot + 1 if dot >= 0 else -1
         return found
 
 

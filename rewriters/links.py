@@ -8,6 +8,7 @@ required there, and breaking opt-out is a legal risk).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 from rewriters.decisions import Decider
@@ -32,7 +33,8 @@ def _param_vendor(name: str) -> str:
     return next((vendor for prefix, vendor in PARAM_VENDORS if low.startswith(prefix)), "unknown")
 
 
-def strip_params(url: str, names: frozenset[str], identity_hit: object) -> tuple[str, list[str]]:
+def strip_params(url: str, names: frozenset[str],
+                 identity_hit: Callable[[str], bool] | None) -> tuple[str, list[str]]:
     """Remove per-person parameters (by name, or whose value is the recipient)."""
     base, hash_, fragment = url.partition("#")
     path, q, query = base.partition("?")
@@ -43,7 +45,7 @@ def strip_params(url: str, names: frozenset[str], identity_hit: object) -> tuple
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
         key = unquote_plus(name).lower()
-        if key in names or (value and callable(identity_hit) and identity_hit(value)):
+        if key in names or (value and identity_hit is not None and identity_hit(value)):
             removed.append(key)
         else:
             kept.append(pair)
@@ -91,28 +93,37 @@ class LinkRewriter:
         return url, True
 
     def _params(self, url: str, text: str, where: str) -> str:
-        if not self.decider.strips("unknown", Purpose.CLICK_TRACKING):
+        if "?" not in url or not self.decider.strips("unknown", Purpose.CLICK_TRACKING):
+            return url
+        identity = self.detector.identity
+        query = url.partition("?")[2].partition("#")[0]
+        carries_identity = identity.found_in(query)
+        if not carries_identity and not self._named_param_in(query):
             return url
         if protected(url, text, self.knowledge.protected_words):
             return url
-        identity = self.detector.identity
         new, removed = strip_params(url, self.knowledge.per_person,
-                                    lambda value: identity.found_in(value))
-        host = self._host(url)
+                                    identity.found_in if carries_identity else None)
+        host = _host(url)
         for name in removed:
             confidence = (Confidence.VENDOR_RULE if name in self.knowledge.per_person
                           else Confidence.IDENTITY_HIT)
             self.decider.add(_param_vendor(name), "link_param", where, host, "param_removed",
                              confidence, Purpose.CLICK_TRACKING, detail=name)
-        if identity.found_in(new):
+        if carries_identity and identity.found_in(new):
             self.decider.add("unknown", "link_param", where, host, "kept",
                              Confidence.IDENTITY_HIT, Purpose.CLICK_TRACKING,
-                             detail="recipient identity in path")
+                             detail="recipient identity left in the URL")
         return new
 
-    def _host(self, url: str) -> str:
-        det = self.detector.link(url)
-        if det is not None:
-            return det.host
-        rest = url.split("//", 1)[-1]
-        return rest.split("/", 1)[0].split("?", 1)[0].lower()[:253]
+    def _named_param_in(self, query: str) -> bool:
+        for pair in query.split("&"):
+            name = pair.partition("=")[0].lower()
+            if name in self.knowledge.per_person:
+                return True
+        return False
+
+
+def _host(url: str) -> str:
+    rest = url.split("//", 1)[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].lower()[:253]

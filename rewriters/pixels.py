@@ -75,8 +75,10 @@ def tiny(tag: Tag) -> bool:
 
 
 def invisible(tag: Tag) -> bool:
-    """Tiny, hidden by its own style, or inside a hiding container."""
-    return tiny(tag) or hides(tag.get("style") or "") or tag.hidden_container
+    """Tiny, hidden by its own style, or inside a hiding container (memoised on the tag)."""
+    if tag.invisible is None:
+        tag.invisible = tiny(tag) or hides(tag.get("style") or "") or tag.hidden_container
+    return tag.invisible
 
 
 def _entropy(token: str) -> float:
