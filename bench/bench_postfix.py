@@ -7,7 +7,9 @@ Scenarios, run one after another on this machine with the same message file:
 - ``bare``:   ``smtp-source`` -> ``bench/bare_proxy.py`` -> ``smtp-sink`` (any Python proxy);
 - ``relay``:  ``smtp-source`` -> ``consent-relay serve`` -> ``smtp-sink``, default policy strip,
   no consent on record, SQLite store, delivery journal and audit on: every message is parsed,
-  decided, stripped of its pixels and click wrappers, journaled and audited.
+  decided, stripped of its pixels and click wrappers, journaled and audited;
+- ``relay_permit`` (only with ``--scenarios``): the same relay with ``action = "permit"``, so
+  the body is forwarded unchanged: the difference to ``relay`` is the cost of rewriting.
 
 Per scenario and message size: messages per second (``smtp-source -s SESSIONS -m N -d``), the
 proxy's peak RSS (VmHWM), and p50/p99 latency of one message on an idle path (sequential
@@ -117,9 +119,9 @@ def smtp_sink(port: int, *extra: str) -> list[str]:
     return [program("smtp-sink"), *user, *extra, f"127.0.0.1:{port}", "1024"]
 
 
-def relay_config(folder: Path, listen: int, upstream: int) -> Path:
+def relay_config(folder: Path, listen: int, upstream: int, action: str = "strip") -> Path:
     (folder / "policy.toml").write_text(
-        'version = 1\nname = "bench: strip"\n\n[default]\naction = "strip"\n')
+        f'version = 1\nname = "bench: {action}"\n\n[default]\naction = "{action}"\n')
     config = folder / "config.toml"
     config.write_text(f"""\
 [relay]
@@ -142,8 +144,10 @@ def proxy_command(kind: str, folder: Path, listen: int, upstream: int) -> list[s
     if kind == "bare":
         return [sys.executable, str(ROOT / "bench" / "bare_proxy.py"),
                 "--listen", f"127.0.0.1:{listen}", "--upstream", f"127.0.0.1:{upstream}"]
+    action = "permit" if kind == "relay_permit" else "strip"
     binary = Path(sys.executable).parent / "consent-relay"
-    return [str(binary), "serve", "--config", str(relay_config(folder, listen, upstream))]
+    config = relay_config(folder, listen, upstream, action)
+    return [str(binary), "serve", "--config", str(config)]
 
 
 def blast(port: int, message: Path, count: int, sessions: int) -> float:
