@@ -21,7 +21,7 @@ SUPERSETS = {
     "x-sjis": "shift_jis",
     "iso-8859-8-i": "iso-8859-8",
 }
-NOT_ASCII_COMPATIBLE = ("utf-16", "utf-32", "utf-7", "iso-2022", "hz", "cp037", "cp500")
+NOT_ASCII_COMPATIBLE = ("utf-16", "utf-32", "utf-7", "iso2022", "hz", "cp037", "cp500")
 TRANSPARENT = "latin-1"
 
 

@@ -40,6 +40,13 @@ def is_remote(url: str) -> bool:
     return not low.startswith(_EXEMPT_SCHEMES)
 
 
+def unproxy(url: str) -> str:
+    """The original URL behind a webmail image proxy in quoted mail (Gmail puts it after ``#``)."""
+    if "googleusercontent.com/" in url[:80] and "#http" in url:
+        return url[url.index("#http") + 1 :]
+    return url
+
+
 class Detector:
     """Per-message classifier: knowledge plus the recipient and the message's image stats."""
 
@@ -59,6 +66,7 @@ class Detector:
 
     def resource(self, url: str, kind: str, invisible: bool) -> Detection | None:
         """A fetched resource (image, CSS, frame): ``kind`` is what it is if it tracks."""
+        url = unproxy(url)
         parts = self._parts(url)
         if parts is None:
             return None

@@ -113,3 +113,15 @@ def test_vendor_rule_overrides_the_real_image_host_exemption(
 def test_real_sized_unknown_image_is_kept(html_message: HtmlBuilder, run: Rewrite) -> None:
     raw = html_message(f'<img src="{UNKNOWN}" width="600" height="300" alt="Hero">')
     assert run(raw).data == raw
+
+
+def test_pixel_behind_a_webmail_image_proxy_is_found(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    proxied = (
+        "https://ci3.googleusercontent.com/proxy/AbCdEf=s0-d-e1-ft"
+        "#https://mandrillapp.com/track/open.php?u=1&amp;id=2"
+    )
+    result = run(html_message(f'<p>Quoted:</p><img src="{proxied}">'))
+    assert result.data == html_message("<p>Quoted:</p>")
+    assert result.findings[0].vendor == "Mandrill"
