@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import httpx
@@ -98,3 +99,17 @@ async def test_timed_cache_reports_lookup_latency_and_store_errors(tmp_path: Pat
         await broken.dispose()
     assert value(metrics, "consent_relay_consent_lookup_seconds_count") == 3
     assert value(metrics, "consent_relay_store_errors_total") == 1
+
+
+async def test_metrics_route_can_require_a_bearer_token() -> None:
+    metrics = MetricsObserver()
+    digest = hashlib.sha256(b"scraper-secret").hexdigest()
+    app = Starlette(routes=metrics_routes(metrics.registry, token_digests=[digest]))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
+        assert (await client.get("/metrics")).status_code == 401
+        wrong = {"Authorization": "Bearer guess"}
+        assert (await client.get("/metrics", headers=wrong)).status_code == 401
+        right = {"Authorization": "Bearer scraper-secret"}
+        response = await client.get("/metrics", headers=right)
+    assert response.status_code == 200 and "consent_relay_store_errors_total" in response.text
