@@ -113,9 +113,27 @@ consentrelay unix  -       -       n       -       10      smtp
 """
 
 
-def main_cf(base: Path, sink_port: int, recipient_limit_one: bool) -> str:
-    """main.cf of the test instance: private directories, fast retries, then the recipe."""
+RECIPE_RELAYHOST_MAIN_CF = """\
+# consent-relay as the smart host: all outgoing mail goes to it, one recipient per transaction.
+default_transport = consentrelay
+relayhost = [127.0.0.1]:10025
+consentrelay_destination_recipient_limit = 1
+"""
+
+
+def main_cf(
+    base: Path, sink_port: int, recipient_limit_one: bool, via: str = "content_filter",
+    relay_port: int = 10025,
+) -> str:
+    """main.cf of the test instance: private directories, fast retries, then the recipe.
+
+    ``via="relayhost"`` is the variant without re-injection: Postfix's default transport is
+    the relay, and the relay forwards to its own upstream (an ESP; the sink here).
+    """
     recipe = RECIPE_MAIN_CF
+    if via == "relayhost":
+        recipe = RECIPE_RELAYHOST_MAIN_CF.replace(":10025", f":{relay_port}")
+        sink_port = relay_port
     if not recipient_limit_one:
         recipe = recipe.replace("recipient_limit = 1\n", "recipient_limit = 1000\n")
     return f"""\
@@ -151,12 +169,15 @@ biff = no
 {recipe}"""
 
 
-def master_cf(submit_port: int, reinject_port: int, relay_port: int) -> str:
+def master_cf(
+    submit_port: int, reinject_port: int, relay_port: int, via: str = "content_filter"
+) -> str:
+    filtered = f"  -o content_filter=consentrelay:[127.0.0.1]:{relay_port}\n"
     return f"""\
 # service     type  private unpriv  chroot  wakeup  maxproc command + args
-# --- the test's submission service: outgoing mail, filtered through consent-relay ---
+# --- the test's submission service: outgoing mail, through consent-relay ---
 127.0.0.1:{submit_port} inet  n       -       n       -       -       smtpd
-  -o content_filter=consentrelay:[127.0.0.1]:{relay_port}
+{filtered if via == "content_filter" else ""}\
 {recipe_master_cf(relay_port, f"127.0.0.1:{reinject_port}")}\
 # --- Postfix's own services (chroot off) ---
 pickup    unix  n       -       n       60      1       pickup
@@ -194,6 +215,7 @@ class PostfixInstance:
     sink_port: int
     relay_port: int
     recipient_limit_one: bool = True
+    via: str = "content_filter"
     submit_port: int = field(default_factory=free_port)
     reinject_port: int = field(default_factory=free_port)
 
@@ -211,9 +233,10 @@ class PostfixInstance:
         (self.base / "spool").mkdir(exist_ok=True)
         shutil.chown(self.base / "data", "postfix", "postfix")
         (self.config_dir / "main.cf").write_text(
-            main_cf(self.base, self.sink_port, self.recipient_limit_one))
+            main_cf(self.base, self.sink_port, self.recipient_limit_one, self.via,
+                    self.relay_port))
         (self.config_dir / "master.cf").write_text(
-            master_cf(self.submit_port, self.reinject_port, self.relay_port))
+            master_cf(self.submit_port, self.reinject_port, self.relay_port, self.via))
 
     def command(self, program: str, *args: str, timeout: float = 30) -> str:
         path = find_program(program)
@@ -310,14 +333,20 @@ def sink_fixture(topology: Topology, tmp_path: Path) -> Iterator[Sink]:
     server.stop()
 
 
+@pytest.fixture(name="postfix_via")
+def postfix_via_fixture() -> str:
+    """How Postfix reaches the relay; override with ``@pytest.mark.parametrize``."""
+    return "content_filter"
+
+
 @pytest.fixture(name="postfix")
-def postfix_fixture(topology: Topology) -> Iterator[PostfixInstance]:
+def postfix_fixture(topology: Topology, postfix_via: str) -> Iterator[PostfixInstance]:
     """A started private Postfix filtering through 127.0.0.1:``topology.relay_port``.
 
     Set CONSENT_RELAY_KEEP_E2E=1 to keep its directory (config, queue, maillog) for a look.
     """
     base = private_dir("consent-relay-postfix-")
-    instance = PostfixInstance(base, topology.sink_port, topology.relay_port)
+    instance = PostfixInstance(base, topology.sink_port, topology.relay_port, via=postfix_via)
     try:
         instance.start()
         yield instance

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from postfix import RECIPE_MAIN_CF, recipe_master_cf
+from postfix import RECIPE_MAIN_CF, RECIPE_RELAYHOST_MAIN_CF, recipe_master_cf
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"
 
@@ -22,6 +22,10 @@ def _tested_block(label: str) -> str:
 
 def test_deployment_doc_main_cf_is_the_tested_recipe() -> None:
     assert _tested_block("main.cf") == RECIPE_MAIN_CF
+
+
+def test_deployment_doc_relayhost_variant_is_the_tested_recipe() -> None:
+    assert _tested_block("relayhost main.cf") == RECIPE_RELAYHOST_MAIN_CF
 
 
 def test_deployment_doc_master_cf_is_the_tested_recipe() -> None:

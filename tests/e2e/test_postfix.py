@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from postfix import (  # noqa: F401  (fixtures are used by name)
     PostfixInstance,
     postfix_fixture,
+    postfix_via_fixture,
     requires_postfix,
     sink_fixture,
     topology_fixture,
@@ -62,6 +63,20 @@ def test_mail_submitted_to_postfix_arrives_at_the_sink_without_tracking(
     assert PIXEL.encode() not in delivery.data
     assert WRAPPED.encode() not in delivery.data
     assert DESTINATION.encode() in delivery.data
+
+
+@pytest.mark.parametrize("postfix_via", ["relayhost"])
+def test_postfix_with_the_relay_as_smart_host_delivers_through_it_without_tracking(
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory
+) -> None:
+    relay = relay_factory(sink.port)  # the relay's upstream plays the ESP smart host
+    postfix.submit(SENDER, ["carol@customer.example.org"],
+                   tracked_message("smarthost@sales.example.com", ["carol@customer.example.org"]))
+    assert postfix.wait_until_empty(60), _diagnose(postfix, relay)
+    (delivery,) = sink.deliveries
+    assert PIXEL.encode() not in delivery.data
+    assert DESTINATION.encode() in delivery.data
+    assert f"relay=127.0.0.1[127.0.0.1]:{relay.port}" in postfix.log_text()
 
 
 @pytest.mark.parametrize("limit_one", [True, False], ids=["recipient_limit_1", "452_retry"])
