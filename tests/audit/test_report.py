@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from audit_samples import HASH_KEY, delivery, finding, sample
 
+from audit.html import as_html
 from audit.recorder import AuditRecorder
 from audit.report import as_csv, as_json, as_table, build_report, parse_since
 from store.audit import AuditStore
@@ -149,3 +150,15 @@ def test_since_accepts_durations_and_dates() -> None:
     assert parse_since("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match=r"expected e\.g\. 7d"):
         parse_since("last week", now)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_empty_period_renders_in_every_format(db: Database) -> None:
+    now = datetime.now(UTC)
+    report = await build_report(AuditStore(db), now - HOUR, now)
+    assert report.totals["messages"] == 0
+    assert "(none)" in as_table(report)
+    assert json.loads(as_json(report))["vendors"] == []
+    assert as_csv(report).count("\n") == 1 + len(report.totals)
+    page = as_html(report)
+    assert "None in this period." in page and 'class="chart"' not in page
