@@ -4,11 +4,15 @@ Layout (architecture.md section 1, and exactly what ``docs/deployment.md`` docum
 
     test --SMTP--> submission smtpd 127.0.0.1:P1   (content_filter = consentrelay:[127.0.0.1]:R)
                      | qmgr -> "consentrelay" smtp transport
-                   relay (consent-relay serve, or a stand-in) on 127.0.0.1:R
+                   consent-relay serve on 127.0.0.1:R
                      | SMTP
                    re-injection smtpd 127.0.0.1:P2 (content_filter= , no checks, no milters)
                      | qmgr -> smtp via relayhost = [127.0.0.1]:S
                    capture sink 127.0.0.1:S (tests/e2e/sink.py)
+
+With ``via = "relayhost"`` (the "relay as smart host" recipe) the submission service has no
+content filter; ``default_transport = consentrelay`` and ``relayhost = [127.0.0.1]:R`` send all
+mail to the relay, whose upstream is the sink.
 
 The instance has its own config_directory, queue_directory and data_directory, listens only on
 the two loopback ports it is given (never on port 25, so a Debian default instance started by
