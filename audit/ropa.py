@@ -53,6 +53,18 @@ def tracking_rules(policy: Policy | None) -> list[dict[str, Any]]:
     return out
 
 
+def approved_vendors(rules: list[dict[str, Any]]) -> set[str] | None:
+    """Vendors some consent rule may keep (lowercased, as the engine compares); None = any."""
+    kept: set[str] = set()
+    for rule in rules:
+        if rule["action"] == "report":
+            continue
+        if rule["allowed_vendors"] == "all":
+            return None
+        kept.update(v.lower() for v in rule["allowed_vendors"])
+    return kept
+
+
 def _activities(config: AuditConfig, hash_scheme: str) -> list[dict[str, Any]]:
     return [
         {"name": "Enforcing consent to email tracking (consent-relay)",
@@ -91,6 +103,10 @@ def build_ropa(
         entry["occurrences"] += count
         entry["first_seen"] = min(entry["first_seen"], first)
         entry["last_seen"] = max(entry["last_seen"], last)
+    rules = tracking_rules(policy)
+    approved = approved_vendors(rules)
+    for entry in inventory.values():
+        entry["approved"] = approved is None or entry["vendor"].lower() in approved
     return {
         "schema_version": SCHEMA,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -100,7 +116,7 @@ def build_ropa(
         "policy_version": policy.version if policy else None,
         "activities": _activities(config, scheme),
         "tracking_purposes": ["open_tracking", "click_tracking"],
-        "tracking_rules": tracking_rules(policy),
+        "tracking_rules": rules,
         "vendor_inventory": sorted(inventory.values(), key=lambda v: -int(v["occurrences"])),
         "retention": retention_table(config),
     }
@@ -121,7 +137,9 @@ def _md_table(rows: list[dict[str, Any]], keys: list[str]) -> list[str]:
 
 
 def _md_cell(value: Any) -> str:
-    if isinstance(value, datetime):
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    elif isinstance(value, datetime):
         value = value.date().isoformat()
     elif isinstance(value, list):
         value = ", ".join(map(str, value)) or "-"
@@ -141,11 +159,13 @@ def as_markdown(ropa: dict[str, Any]) -> str:
         *_md_table(ropa["activities"],
                    ["name", "purpose", "legal_basis", "data_subjects", "data", "retention"]),
         "", "## Tracking kept under the policy", "",
-        *_md_table(ropa["tracking_rules"], ["rule", "action", "allowed_vendors",
+        *_md_table(ropa["tracking_rules"], ["rule", "description", "action", "allowed_vendors",
                                             "always_stripped", "only_with_consent"]),
         "", "## Tracking vendors seen in outgoing mail", "",
         *_md_table(ropa["vendor_inventory"],
-                   ["vendor", "kinds", "occurrences", "first_seen", "last_seen"]),
+                   ["vendor", "kinds", "occurrences", "first_seen", "last_seen", "approved"]),
+        "", "A vendor not approved by any rule is always stripped; seeing it means someone "
+        "sends mail with a tool nobody approved.",
         "", "## Retention", "", *_md_table(ropa["retention"], ["data", "days", "from"]), "",
     ]
     return "\n".join(lines)

@@ -79,12 +79,16 @@ def test_ropa_markdown_and_json(config: Path, capsys: pytest.CaptureFixture[str]
     assert main(["ropa", "--config", str(config)]) == 0
     text = capsys.readouterr().out
     assert "# Record of processing activities" in text
-    assert "- Name: ACME SAS" in text and "| consented | disclose | mailchimp |" in text
+    assert "- Name: ACME SAS" in text and "| consented |  | disclose | mailchimp |" in text
     assert "| Mailchimp | click_wrapper, open_pixel | 7 |" in text
+    approved = {line.split(" | ")[0][2:]: line.rsplit(" | ", 1)[1] for line in text.splitlines()
+                if line.startswith(("| Mailchimp", "| Mailtrack", "| HubSpot"))}
+    assert approved == {"Mailchimp": "yes |", "Mailtrack": "no |", "HubSpot": "no |"}
     assert main(["ropa", "--config", str(config), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["controller"]["contact"] == "privacy@acme.example"
     inventory = {v["vendor"]: v["occurrences"] for v in data["vendor_inventory"]}
+    assert [v["vendor"] for v in data["vendor_inventory"] if v["approved"]] == ["Mailchimp"]
     assert inventory == {"Mailchimp": 7, "Mailtrack": 5, "HubSpot": 3}  # all delivered, held
     days = {r["data"].split(" (")[0]: r["days"] for r in data["retention"]}
     assert days["decision records"] == 30 and days["consent evidence"] == 1825
