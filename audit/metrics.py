@@ -9,10 +9,12 @@ for heuristics), kinds from :class:`rewriters.treatment.Finding`. No address is 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from audit.recorder import finding_counts, outcome_of
 from relay.contracts import Delivery
@@ -94,6 +96,38 @@ class MetricsObserver:
     def tracking_hit(self, kind: str) -> None:
         """``open`` or ``click`` (anything else is counted as ``other``)."""
         self.tracking_hits.labels(kind if kind in ("open", "click") else "other").inc()
+
+
+class LiveCounts(Collector):
+    """Exports a live ``Mapping[str, int]`` kept by another package, read at scrape time.
+
+    For ``web.tracking.TrackingServices.stats`` (``open_tracking_granted``,
+    ``click_tracking_blocked``, ``token_expired``, ...): no hook in the web code needed.
+    """
+
+    def __init__(self, name: str, documentation: str, label: str, counts: Mapping[str, int]):
+        self.name, self.documentation, self.label = name, documentation, label
+        self.counts = counts
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield self._family()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = self._family()
+        for key, value in sorted(self.counts.items()):
+            family.add_metric([key], value)
+        yield family
+
+
+def export_endpoint_stats(metrics: MetricsObserver, counts: Mapping[str, int]) -> None:
+    """``consent_relay_tracking_endpoint_total{event}`` from the tracking endpoint's counters."""
+    metrics.registry.register(LiveCounts(
+        "consent_relay_tracking_endpoint", "Open/click endpoint outcomes (granted, blocked, "
+        "bad token), as counted by the endpoint.", "event", counts,
+    ))
 
 
 class TimedConsentCache(ConsentCache):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ from audit_samples import HASH_KEY, sample
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
-from audit.metrics import MetricsObserver, TimedConsentCache
+from audit.metrics import MetricsObserver, TimedConsentCache, export_endpoint_stats
 from store.db import Database
 from store.ledger import Ledger
 from web.metrics import metrics_routes
@@ -113,3 +114,17 @@ async def test_metrics_route_can_require_a_bearer_token() -> None:
         right = {"Authorization": "Bearer scraper-secret"}
         response = await client.get("/metrics", headers=right)
     assert response.status_code == 200 and "consent_relay_store_errors_total" in response.text
+
+
+def test_tracking_endpoint_counters_are_exported_live() -> None:
+    metrics = MetricsObserver()
+    stats: Counter[str] = Counter()
+    export_endpoint_stats(metrics, stats)
+    stats["open_tracking_granted"] += 2
+    stats["token_expired"] += 1
+    assert value(metrics, "consent_relay_tracking_endpoint_total",
+                 event="open_tracking_granted") == 2
+    stats["open_tracking_granted"] += 1
+    assert value(metrics, "consent_relay_tracking_endpoint_total",
+                 event="open_tracking_granted") == 3
+    assert value(metrics, "consent_relay_tracking_endpoint_total", event="token_expired") == 1
