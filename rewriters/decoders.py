@@ -15,6 +15,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qs, unquote
 
 MAX_URL = 8192
@@ -35,11 +36,12 @@ class UrlParts:
 _URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?//([^/?#\\]*+)([^?#]*+)(?:\?([^#]*+))?")
 
 
+@lru_cache(maxsize=4096)
 def split_url(url: str) -> UrlParts | None:
     """Split an absolute or protocol-relative URL; ``None`` when it has no usable host.
 
-    One anchored regex instead of ``urlsplit`` (which validates and allocates more): this runs
-    for every URL in every message.
+    One anchored regex instead of ``urlsplit`` (which validates and allocates more), memoised:
+    this runs for every URL in every message, often several times per URL.
     """
     if len(url) > MAX_URL * 16:
         return None

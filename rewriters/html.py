@@ -15,24 +15,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
 
-_OPEN = re.compile(
-    r"<(?:(!--)|/([a-zA-Z][^\t\n\f\r />]*+)[^>]{0,1000}+>|([a-zA-Z][^\t\n\f\r />]*+)|[!?/])"
-)
 _TAG_REST = re.compile(r"(?:[^>\"'=]++|=\s*+\"[^\"]*+\"|=\s*+'[^']*+'|[=\"'])*+>")
 _ATTR = re.compile(
     r"\s*+([^\s\"'>/=][^\s\"'>/=]*+)(?:\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)'|([^\s>]++)))?"
 )
 _RAW_TEXT = {"style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
-_WORDS = r"url\(|background|display|hidden|max-height|opacity|hspace|src\s*="
+_WORDS = (r"url\(|background\s*=|display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0"
+          r"|max-(?:height|width)\s*:\s*[01]|overflow\s*:\s*hidden|hspace\s*=")
 URL_TAGS = frozenset({
     "img", "a", "area", "source", "input", "video", "audio", "iframe", "object", "embed",
     "meta", "link", "image", "frame", "bgsound", "track", "applet",
     "v:roundrect", "v:rect", "v:oval", "v:fill", "v:image", "v:imagedata", "v:shape",
 })
-_RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])", re.IGNORECASE) for name in _RAW_TEXT}
+_RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])") for name in _RAW_TEXT}
 CONTAINERS = frozenset({"div", "span", "td", "table", "tr", "p", "center", "font", "section",
                         "tbody", "th"})
-_WORTH_PARSING = re.compile(_WORDS, re.IGNORECASE)
+_WORTH_PARSING = re.compile(_WORDS)
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+_NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
+_TRIGGER = re.compile(
+    r"<(?:(!--)|("
+    + "|".join(sorted((re.escape(n) for n in URL_TAGS | _RAW_TEXT), key=len, reverse=True))
+    + r")(?=[\s/>])|(/a)[\s>])|" + _WORDS
+)
+_CONTAINER_TAGS = {
+    name: re.compile(r"<(/?)" + name + r"(?=[\s/>])[^>]{0,4000}>")
+    for name in CONTAINERS
+}
 
 
 @dataclass(slots=True)
@@ -97,34 +106,60 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
 
 
 class _Scanner:
+    """Jumps from trigger to trigger instead of visiting every tag.
+
+    A trigger is a comment opener, a closing ``</a>``, a tag that can carry a URL (or holds raw
+    text), or a word that only matters inside a tag (``url(``, ``background``, ``display``...);
+    for a word, the enclosing tag is found backwards and parsed exactly. Layout tags without
+    triggers (most of a newsletter) are never looked at by Python code. Hiding containers are
+    resolved to the range up to their matching end tag.
+    """
+
     def __init__(self, text: str, hiding: Callable[[Tag], bool] | None) -> None:
         self.text = text
+        # Patterns run on an ASCII-lowercased copy (same offsets): case-insensitive regexes
+        # are several times slower in CPython's engine.
+        low = text.lower()
+        self.low = low if len(low) == len(text) else text.translate(_ASCII_LOWER)
         self.scan = Scan()
-        self.hidden: list[tuple[str, int]] = []  # (hiding container name, nesting count)
+        self.hidden_until = -1
         self.anchors: list[Tag] = []
         self.is_hiding = hiding
 
     def run(self, start: int, end: int, in_comment: bool) -> None:
-        text, pos = self.text, start
+        text, pos, search = self.low, start, _TRIGGER.search
         while pos < end:
-            m = _OPEN.search(text, pos, end)
+            m = search(text, pos, end)
             if m is None:
                 return
-            if m.group(3):
-                pos = self._tag(m.start(), m.end(), m.group(3).lower(), end, in_comment)
-            elif m.group(2):
-                pos = m.end()
-                if self.hidden or self.anchors:
-                    self._end_tag(m.group(2).lower(), m.start(), pos)
+            if m.group(2):
+                pos = self._tag(m.start(), m.end(), m.group(2).lower(), end, in_comment)
+            elif m.group(3):
+                close = text.find(">", m.start(), end)
+                pos = end if close < 0 else close + 1
+                if self.anchors:
+                    anchor = self.anchors.pop()
+                    anchor.close_start, anchor.close_end = m.start(), pos
             elif m.group(1):
                 # "<!--" inside a comment is text: comments never nest
                 pos = m.end() if in_comment else self._comment(m.start(), end)
             else:
-                close = text.find(">", m.end(), end)
-                pos = end if close < 0 else close + 1
+                pos = self._word(pos, m.start(), m.end(), end, in_comment)
+
+    def _word(self, pos: int, at: int, after: int, end: int, in_comment: bool) -> int:
+        """A trigger word: parse the tag around it, if it is inside one."""
+        text = self.low
+        lt = text.rfind("<", pos, at)
+        name = _NAME.match(text, lt + 1) if lt >= 0 else None
+        if name is None:
+            return after
+        rest = _TAG_REST.match(text, name.end(), end)
+        if rest is None or rest.end() <= at:
+            return after
+        return self._tag(lt, name.end(), name.group(0).lower(), end, in_comment)
 
     def _comment(self, start: int, end: int) -> int:
-        text = self.text
+        text = self.low
         if text.startswith((">", "->"), start + 4):
             return text.find(">", start + 4) + 1
         close = text.find("-->", start + 4, end)
@@ -136,16 +171,13 @@ class _Scanner:
         return end if close < 0 else close + 3
 
     def _tag(self, start: int, name_end: int, name: str, end: int, in_comment: bool) -> int:
-        text = self.text
+        text = self.low
         rest = _TAG_REST.match(text, name_end, end)
         if rest is None:
             return end  # no ">" before the end: the tag runs to EOF, as in HTML5
         tag_end = rest.end()
-        hidden = self.hidden
-        if hidden and hidden[-1][0] == name:
-            hidden[-1] = (name, hidden[-1][1] + 1)
         if name in URL_TAGS or _WORTH_PARSING.search(text, name_end, tag_end):
-            self._start_tag(name, start, name_end, tag_end, in_comment)
+            self._start_tag(name, start, name_end, tag_end, in_comment, end)
         if name in _RAW_TEXT:
             close = _RAW_END[name].search(text, tag_end, end)
             body_end = end if close is None else close.start()
@@ -154,25 +186,28 @@ class _Scanner:
             return body_end
         return tag_end
 
-    def _start_tag(self, name: str, start: int, attrs_at: int, end: int, in_comment: bool) -> None:
-        attrs = parse_attrs(self.text, attrs_at, end - 1)
-        tag = Tag(name, start, end, attrs, in_comment, bool(self.hidden))
-        hiding = name in CONTAINERS and self.is_hiding is not None and self.is_hiding(tag)
-        if hiding and not (self.hidden and self.hidden[-1][0] == name):
-            self.hidden.append((name, 1))
+    def _start_tag(self, name: str, start: int, attrs_at: int, tag_end: int, in_comment: bool,
+                   end: int) -> None:
+        attrs = parse_attrs(self.text, attrs_at, tag_end - 1)
+        tag = Tag(name, start, tag_end, attrs, in_comment, start < self.hidden_until)
         self.scan.tags.append(tag)
         if name == "a":
             self.anchors.append(tag)
+        hiding = name in CONTAINERS and self.is_hiding is not None and self.is_hiding(tag)
+        if hiding and start >= self.hidden_until:
+            self.hidden_until = self._element_end(name, tag_end, end)
 
-    def _end_tag(self, name: str, start: int, end: int) -> None:
-        if self.hidden and self.hidden[-1][0] == name:
-            count = self.hidden[-1][1] - 1
-            self.hidden[-1] = (name, count)
-            if count <= 0:
-                self.hidden.pop()
-        if name == "a" and self.anchors:
-            anchor = self.anchors.pop()
-            anchor.close_start, anchor.close_end = start, end
+    def _element_end(self, name: str, pos: int, end: int) -> int:
+        """Where the element opened just before ``pos`` closes (nesting counted), else ``end``."""
+        pattern = _CONTAINER_TAGS.get(name)
+        if pattern is None:
+            return end
+        depth = 1
+        for m in pattern.finditer(self.low, pos, end):
+            depth += -1 if m.group(1) else 1
+            if depth == 0:
+                return m.end()
+        return end
 
 
 def scan(text: str, hiding: Callable[[Tag], bool] | None = None) -> Scan:

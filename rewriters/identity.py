@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote, unquote
 
 from rewriters.decoders import mailgun_payload
@@ -24,17 +26,19 @@ class Identity:
     needles: tuple[str, ...]
     local_part: str | None
 
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(n) for n in self.needles))
+
     def found_in(self, url: str) -> bool:
         """True when the address, an encoding of it or a hash of it appears in ``url``."""
         if not self.needles:
             return False
         lowered = url.lower()
-        if any(n in lowered for n in self.needles):
+        if self._pattern.search(lowered):
             return True
-        if "%" in lowered:
-            decoded = unquote(lowered)
-            if any(n in decoded for n in self.needles):
-                return True
+        if "%" in lowered and self._pattern.search(unquote(lowered)):
+            return True
         return self._local_part_in(lowered) or self._in_mailgun_token(url)
 
     def _local_part_in(self, lowered: str) -> bool:

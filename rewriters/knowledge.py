@@ -1,8 +1,9 @@
 """Tracker knowledge loaded from ``data/trackers.toml`` and matched against URLs.
 
-Matching stays linear in the URL: the host is looked up by walking at most ``MAX_LABELS`` of its
-labels into a dict of suffixes (a run of digits in a label may match ``#``), and the compiled
-path rules run only on URLs whose host or first path segment selects them. Nothing here scans a
+Matching stays linear in the URL: the host is looked up by walking at most as many of its
+labels as the longest listed suffix has into a dict of suffixes (a run of digits in a label may
+match ``#``), and the compiled path rules run only on URLs whose host or first path segment
+selects them. Nothing here scans a
 whole document, which is what sank Firefox Relay's 214-regex matcher (MPP-4739).
 """
 
@@ -16,7 +17,6 @@ from typing import Any
 
 from rewriters.decoders import UrlParts, decode, query_value
 
-MAX_LABELS = 10
 MAX_PATH = 4096
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -71,6 +71,7 @@ class Knowledge:
     spacer_names: frozenset[str] = frozenset()
     tracking_tokens: tuple[str, ...] = ()
     protected_words: tuple[str, ...] = ()
+    max_labels: int = 1
 
     def match(self, parts: UrlParts) -> Match | None:
         """Vendor signature for this URL, or ``None``; never scans more than the URL."""
@@ -91,22 +92,19 @@ class Knowledge:
         return None
 
     def _host_vendors(self, host: str) -> list[Vendor]:
-        """Vendors owning any suffix of ``host`` (at most ``MAX_LABELS`` labels deep)."""
+        """Vendors owning a suffix of ``host``: walks labels from the right, at most as many
+        as the longest listed suffix has, so a hostile 50,000-label host costs nothing extra."""
         found: list[Vendor] = []
-        forms = [host]
-        if any(c.isdigit() for c in host):
-            forms.append(_DIGITS.sub("#", host))
+        forms = (host, _DIGITS.sub("#", host)) if _DIGITS.search(host) else (host,)
         for form in forms:
-            start = 0
-            dots = form.count(".")
-            if dots >= MAX_LABELS:
-                start = len(form) - len(".".join(form.rsplit(".", MAX_LABELS)[1:]))
-            while start >= 0:
-                hit = self.by_host.get(form[start:])
+            cut = form.rfind(".")
+            for _ in range(self.max_labels):
+                if cut < 0:
+                    break
+                cut = form.rfind(".", 0, cut)
+                hit = self.by_host.get(form[cut + 1 :])
                 if hit:
                     found.extend(hit)
-                dot = form.find(".", start)
-                start = dot + 1 if dot >= 0 else -1
         return found
 
 
@@ -154,6 +152,7 @@ def _index(knowledge: Knowledge, raw_vendors: list[dict[str, Any]]) -> None:
         knowledge.vendors.append(vendor)
         for host in vendor.hosts:
             knowledge.by_host.setdefault(host.lower(), []).append(vendor)
+            knowledge.max_labels = max(knowledge.max_labels, host.count(".") + 1)
 
 
 def parse(text: str) -> Knowledge:
