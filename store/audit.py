@@ -227,6 +227,18 @@ class AuditStore:
             for x, y in rows
         ]
 
+    async def erase_recipient(self, address_hash: str, address: str) -> int:
+        """Erasure: drop every per-recipient row (hash, TLD, consent ids) of this address.
+
+        The decision rows stay (sender, treatment, findings): they say nothing about the
+        erased person once their recipient rows are gone, and the counts in reports hold.
+        """
+        r = AuditRecipient
+        condition = (r.address_hash == address_hash) | (r.address == address)
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(delete(r).where(condition))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def vendors(self) -> list[tuple[str, str, datetime, datetime, int]]:
         """Vendor inventory over every record held: vendor, kind, first and last seen, count."""
         d, f = AuditDecision, AuditFinding
