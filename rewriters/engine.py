@@ -97,13 +97,19 @@ def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> Rewrite
     for body in bodies:
         if body.scan is not None:
             body.edits = HtmlRewriter(body.decoded.text, body.scan, detector, run.decider).run()
+            body.scan = None  # the token list is the largest structure; free it before encoding
         else:
             links = LinkRewriter(detector, run.decider)
             body.edits = rewrite_text(body.decoded.text, links)
     if treatment.action is Action.DISCLOSE:
         _disclose(run, bodies, treatment, context)
-    for body in bodies:
-        _encode(run, body)
+    eol = line_ending(raw)
+    while bodies:  # pop so each decoded text is freed before the next part is encoded
+        body = bodies.pop()
+        part, edited = body.part, _edited_bytes(body)
+        del body
+        if edited is not None:
+            run.edits.append((part.body_start, part.end, mime.encode_body(edited, part, raw, eol)))
     data = raw if treatment.action is Action.REPORT else mime.splice(raw, run.edits)
     return RewriteResult(data, run.decider.findings, run.uncleanable, run.notes)
 
@@ -185,14 +191,11 @@ def _disclose(run: Run, bodies: list[Body], treatment: Treatment, ctx: RewriteCo
         body.edits.append((at, at, block))
 
 
-def _encode(run: Run, body: Body) -> None:
+def _edited_bytes(body: Body) -> bytes | None:
+    """The part's new content in its own charset (before transfer encoding), if it changed."""
     if not body.edits:
-        return
+        return None
     text = apply_edits(body.decoded.text, body.edits)
     if text == body.decoded.text:
-        return
-    data = charsets.encode(text, body.decoded, body.html)
-    part = body.part
-    original = run.raw[part.body_start : part.end]
-    run.edits.append((part.body_start, part.end,
-                      mime.encode_body(data, part, original, line_ending(run.raw))))
+        return None
+    return charsets.encode(text, body.decoded, body.html)

@@ -31,6 +31,10 @@ _RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])") for name in _RAW_TEXT
 CONTAINERS = frozenset({"div", "span", "td", "table", "tr", "p", "center", "font", "section",
                         "tbody", "th"})
 _WORTH_PARSING = re.compile(_WORDS)
+RELEVANT = frozenset({
+    "src", "srcset", "href", "xlink:href", "background", "style", "width", "height", "type",
+    "rel", "http-equiv", "content", "poster", "data", "hspace", "ping",
+})
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
 _TRIGGER = re.compile(
@@ -84,11 +88,12 @@ class Scan:
 
 
 def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
-    """Attributes of the tag text ``text[start:end]``; the first of duplicate names wins."""
+    """Attributes of the tag text ``text[start:end]`` that can matter (see ``RELEVANT``); the
+    first of duplicate names wins. Others are skipped to keep the scan small in memory."""
     attrs: dict[str, Attr] = {}
     for m in _ATTR.finditer(text, start, end):
         name = m.group(1).lower()
-        if name in attrs:
+        if name in attrs or name not in RELEVANT:
             continue
         value = m.group(2)
         if value is not None:
@@ -154,7 +159,9 @@ class _Scanner:
         if name is None:
             return after
         rest = _TAG_REST.match(text, name.end(), end)
-        if rest is None or rest.end() <= at:
+        if rest is None:
+            return end  # no ">" before the end: the tag runs to EOF, as in HTML5
+        if rest.end() <= at:
             return after
         return self._tag(lt, name.end(), name.group(0).lower(), end, in_comment)
 

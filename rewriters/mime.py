@@ -144,9 +144,9 @@ def _delimited(raw: bytes, start: int, end: int, delim: bytes) -> list[tuple[int
 
 def decode_body(raw: bytes, part: Part) -> bytes | None:
     """Transfer-decoded body, or ``None`` when the encoding is unknown or broken."""
-    body = raw[part.body_start : part.end]
+    body = memoryview(raw)[part.body_start : part.end]  # no copy of the encoded body
     if part.cte in ("", "7bit", "8bit", "binary"):
-        return body
+        return bytes(body)
     if part.cte == "quoted-printable":
         return binascii.a2b_qp(body)
     if part.cte == "base64":
@@ -157,7 +157,7 @@ def decode_body(raw: bytes, part: Part) -> bytes | None:
     return None
 
 
-def encode_body(data: bytes, part: Part, original: bytes, eol: bytes) -> bytes:
+def encode_body(data: bytes, part: Part, raw: bytes, eol: bytes) -> bytes:
     """Re-apply the part's own transfer encoding, keeping its line ending and trailing newline."""
     if part.cte == "quoted-printable":
         out = binascii.b2a_qp(data, istext=True)
@@ -165,31 +165,37 @@ def encode_body(data: bytes, part: Part, original: bytes, eol: bytes) -> bytes:
             out = out.replace(b"\n", b"\r\n")
     elif part.cte == "base64":
         encoded = binascii.b2a_base64(data, newline=False)
-        width = _line_width(original)
+        width = _line_width(raw, part)
         out = eol.join(encoded[i : i + width] for i in range(0, len(encoded), width))
     else:
         return data
-    if original.endswith(b"\n") and not out.endswith(b"\n"):
+    if raw[part.end - 1 : part.end] == b"\n" and not out.endswith(b"\n"):
         out += eol
     return out
 
 
-def _line_width(original: bytes) -> int:
-    first = original.split(b"\n", 1)[0].rstrip(b"\r")
+def _line_width(raw: bytes, part: Part) -> int:
+    nl = raw.find(b"\n", part.body_start, part.end)
+    first = raw[part.body_start : nl if nl >= 0 else part.end].rstrip(b"\r")
     return len(first) if 4 <= len(first) <= 998 and len(first) % 4 == 0 else 76
 
 
 def splice(raw: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
-    """Replace byte ranges; overlapping edits after the first are dropped, never merged."""
+    """Replace byte ranges; overlapping edits after the first are dropped, never merged.
+
+    Unchanged stretches are joined through memoryviews, so the original is copied once, into
+    the result, and never into intermediate slices.
+    """
     if not edits:
         return raw
-    pieces: list[bytes] = []
+    view = memoryview(raw)
+    pieces: list[bytes | memoryview] = []
     pos = 0
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
         if start < pos:
             continue
-        pieces.append(raw[pos:start])
+        pieces.append(view[pos:start])
         pieces.append(new)
         pos = end
-    pieces.append(raw[pos:])
+    pieces.append(view[pos:])
     return b"".join(pieces)
