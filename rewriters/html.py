@@ -205,16 +205,18 @@ class _Scanner:
             self.hidden_until = self._element_end(name, tag_end, end)
 
     def _element_end(self, name: str, pos: int, end: int) -> int:
-        """Where the element opened just before ``pos`` closes (nesting counted), else ``end``."""
+        """Where the element opened just before ``pos`` closes (nesting counted). An element
+        that never closes hides nothing: treating the rest of the mail as hidden would make
+        every later image look like a pixel."""
         pattern = _CONTAINER_TAGS.get(name)
         if pattern is None:
-            return end
+            return pos
         depth = 1
         for m in pattern.finditer(self.low, pos, end):
             depth += -1 if m.group(1) else 1
             if depth == 0:
                 return m.end()
-        return end
+        return pos
 
 
 def scan(text: str, hiding: Callable[[Tag], bool] | None = None) -> Scan:

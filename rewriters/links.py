@@ -63,20 +63,24 @@ class LinkRewriter:
         self.decider = decider
         self.knowledge = detector.knowledge
 
-    def rewrite(self, url: str, text: str, where: str) -> str | None:
-        """New URL, :data:`DROP_LINK` to replace the link by its text, or ``None`` to keep."""
+    def rewrite(self, url: str, text: str, where: str, can_drop: bool = True) -> str | None:
+        """New URL, :data:`DROP_LINK` to replace the link by its text, or ``None`` to keep.
+
+        ``can_drop`` is False where a link has no text of its own (plain text, VML buttons):
+        an opaque wrapper there is kept and reported even when the policy prefers text.
+        """
         current = url
         for _ in range(MAX_UNWRAP):
             det = self.detector.link(current)
             if det is None or det.match is None:
                 break
-            current, done = self._wrapper(det, current, where)
+            current, done = self._wrapper(det, current, where, can_drop)
             if done:
                 return None if current == url else current
         final = self._params(current, text, where)
         return None if final == url else final
 
-    def _wrapper(self, det: Detection, url: str, where: str) -> tuple[str, bool]:
+    def _wrapper(self, det: Detection, url: str, where: str, can_drop: bool) -> tuple[str, bool]:
         """(next URL, whether rewriting stops here) after handling a vendor wrapper."""
         if not self.decider.strips(det.vendor, Purpose.CLICK_TRACKING):
             routed = self.decider.route(url, Purpose.CLICK_TRACKING)
@@ -86,7 +90,7 @@ class LinkRewriter:
         if destination is not None:
             self.decider.record(det, where, "unwrapped", detail=destination[:200])
             return destination, False
-        if self.decider.treatment.opaque_links == "text":
+        if self.decider.treatment.opaque_links == "text" and can_drop:
             self.decider.record(det, where, "replaced_with_text", detail="opaque")
             return DROP_LINK, True
         self.decider.record(det, where, "kept", detail="opaque wrapper")

@@ -162,16 +162,15 @@ class HtmlRewriter:
                 self.edits.append(_css_edit(self.text, found, result))
 
     def _link(self, tag: Tag, attr: Attr, where: str) -> None:
-        new = self.links.rewrite(attr.value, link_text(self.text, tag), where)
+        droppable = tag.name == "a" and tag.close_start >= 0
+        new = self.links.rewrite(attr.value, link_text(self.text, tag), where, droppable)
         if new is None:
             return
         if new != DROP_LINK:
             self._set(attr, new)
-        elif tag.name == "a" and tag.close_start >= 0:
+        else:
             self.edits.append((tag.start, tag.end, ""))
             self.edits.append((tag.close_start, tag.close_end, ""))
-        else:
-            self.edits.append((attr.start, attr.end, ""))
 
 
 def _css_edit(text: str, found: css.CssUrl, result: str) -> Edit:

@@ -24,7 +24,7 @@ def rewrite_text(text: str, links: LinkRewriter, where: str = "text") -> list[Ed
         if url.lower().startswith("www."):
             continue
         before = text[max(0, m.start() - 60) : m.start()]
-        new = links.rewrite(url, before, where)
+        new = links.rewrite(url, before, where, can_drop=False)
         if new is None or new == DROP_LINK:
             continue
         edits.append((m.start(), m.start() + len(url), new))

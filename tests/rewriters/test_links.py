@@ -85,3 +85,9 @@ def test_security_wrappers_are_left_in_place(html_message: HtmlBuilder, run: Rew
 def test_mailto_and_anchor_links_are_ignored(html_message: HtmlBuilder, run: Rewrite) -> None:
     raw = html_message('<a href="mailto:alice@example.org?subject=hi">m</a><a href="#top">t</a>')
     assert run(raw).data == raw
+
+
+def test_opaque_wrapper_in_plain_text_is_kept_even_when_policy_prefers_text(run: Rewrite) -> None:
+    raw = _plain("Offer: https://acme.us12.list-manage.com/track/click?u=1&id=2&e=3\r\n")
+    result = run(raw, opaque_links="text")
+    assert result.data == raw and result.findings[0].action == "kept"

@@ -125,3 +125,24 @@ def test_pixel_behind_a_webmail_image_proxy_is_found(
     result = run(html_message(f'<p>Quoted:</p><img src="{proxied}">'))
     assert result.data == html_message("<p>Quoted:</p>")
     assert result.findings[0].vendor == "Mandrill"
+
+
+def test_unclosed_hiding_container_does_not_hide_the_rest_of_the_mail(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    raw = html_message(
+        '<p style="display:none">preheader<table><tr><td>'
+        '<img src="https://img.unknown.example/hero.jpg"></td></tr></table>'
+    )
+    assert run(raw).data == raw
+
+
+def test_mobile_only_block_keeps_images_from_the_content_host(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    raw = html_message(
+        '<img src="https://cdn.shop.example/desktop.jpg" width="600" height="300">'
+        '<div class="mobile" style="display:none;max-height:0;overflow:hidden">'
+        '<img src="https://cdn.shop.example/mobile.jpg" width="320"></div>'
+    )
+    assert run(raw).data == raw
