@@ -11,6 +11,7 @@ from policy.tomlfile import load_model
 from relay.config import DkimConfig, RelayConfig, UpstreamConfig
 from store.config import AuditConfig, StoreConfig
 from web.config import WebConfig
+from web.tracking_config import TrackingConfig
 
 
 class Config(BaseModel):
@@ -25,6 +26,7 @@ class Config(BaseModel):
     web: WebConfig = Field(default_factory=WebConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     dkim: DkimConfig = Field(default_factory=DkimConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:

@@ -23,7 +23,7 @@ import json
 import sys
 from typing import Any
 
-from cli.dbcmd import BAD_INPUT, UsageError, add_config_option, ledger_of, load, run
+from cli.dbcmd import BAD_INPUT, UsageError, add_config_option, load, open_ledger, run
 from store.events import EventView
 from store.ledger import Ledger
 from store.state import ConsentState
@@ -40,7 +40,7 @@ def _purposes(value: str) -> list[str]:
 
 
 async def record(args: argparse.Namespace) -> int:
-    ledger = ledger_of(load(args))
+    ledger = await open_ledger(load(args))
     try:
         ids = await ledger.record(
             args.address,
@@ -89,7 +89,7 @@ def _print_event(event: EventView) -> None:
 
 
 async def show(args: argparse.Namespace) -> int:
-    ledger = ledger_of(load(args))
+    ledger = await open_ledger(load(args))
     try:
         if args.json:
             print(json.dumps(await ledger.export(args.address), indent=2, ensure_ascii=False))
@@ -106,7 +106,7 @@ async def show(args: argparse.Namespace) -> int:
 
 
 async def erase(args: argparse.Namespace) -> int:
-    ledger = ledger_of(load(args))
+    ledger = await open_ledger(load(args))
     try:
         receipt = await ledger.erase(args.address)
     finally:
@@ -130,7 +130,7 @@ async def import_csv(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"{args.file}: {len(events)} events valid (dry run: nothing written)")
         return 0
-    ledger = ledger_of(config)
+    ledger = await open_ledger(config)
     print(f"writing {len(events)} events in one transaction...", file=sys.stderr, flush=True)
     try:
         count = await ledger.insert_many(events)
@@ -141,7 +141,7 @@ async def import_csv(args: argparse.Namespace) -> int:
 
 
 async def export(args: argparse.Namespace) -> int:
-    ledger: Ledger = ledger_of(load(args))
+    ledger: Ledger = await open_ledger(load(args))
     out = sys.stdout
     try:
         if args.format == "csv":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -48,9 +49,17 @@ def load(args: argparse.Namespace) -> Config:
     return load_config(path)
 
 
-def ledger_of(config: Config) -> Ledger:
+async def open_ledger(config: Config, *, migrate: bool = True) -> Ledger:
+    """The ledger on a migrated store: a newcomer may grant consent before the first serve.
+
+    Read-only commands pass ``migrate=False`` so they never create a database as a side effect.
+    """
     store = config.store
-    return Ledger(Database(store.url), store.hash_key, store.controller, keep_ip=store.record_ip)
+    db = Database(store.url)
+    if migrate:
+        with contextlib.suppress(Exception):  # unreachable store: the command reports it
+            await db.upgrade("heads")
+    return Ledger(db, store.hash_key, store.controller, keep_ip=store.record_ip)
 
 
 def cache_of(ledger: Ledger) -> ConsentCache:

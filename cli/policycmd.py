@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cli.dbcmd import BAD_INPUT, add_config_option, cache_of, first_line, ledger_of, load, run
+from cli.dbcmd import BAD_INPUT, add_config_option, cache_of, first_line, load, open_ledger, run
 from policy.engine import Policy
 from policy.model import Options
 from policy.service import Explanation, PolicyService
@@ -137,7 +137,7 @@ def _print_text(data: dict[str, Any]) -> None:
 async def explain(args: argparse.Namespace) -> int:
     config = load(args)
     policy_file: Path = args.policy or config.policy.file
-    ledger = ledger_of(config)
+    ledger = await open_ledger(config, migrate=False)
     cache = cache_of(ledger)
     errors: list[BaseException] = []
     cache.on_store_error = errors.append

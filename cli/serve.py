@@ -1,4 +1,8 @@
-"""``consent-relay serve``: the composition root. SMTP, policy, store and web on one loop.
+"""``consent-relay serve``: the composition root. SMTP, policy, store, audit and web on one loop.
+
+The order a message moves through is fixed in ``relay/``; this module only builds the objects
+once and wires them: store -> consent cache -> policy -> relay handler (with the audit and
+metrics observers and the link/route signers) -> SMTP server, and the web app beside it.
 
 Signals: SIGTERM/SIGINT stop accepting and let in-flight transactions finish within
 ``[relay] shutdown_grace``; SIGHUP reloads the policy (an invalid file keeps the old one).
@@ -11,9 +15,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from audit.metrics import MetricsObserver, TimedConsentCache, export_endpoint_stats
+from audit.purge import purge_daily
+from audit.recorder import AuditRecorder
+from audit.reloads import ReloadTracker
 from cli.config import Config
 from cli.configcmd import load_or_report
 from cli.logsetup import configure
@@ -21,19 +30,27 @@ from policy.service import PolicyService
 from policy.tomlfile import FileError
 from relay.access import Access, load_users
 from relay.capture import start_capture
+from relay.contracts import Observer
 from relay.handler import RelayHandler
 from relay.pipeline import PipelineSettings
 from relay.server import RelayServer
-from store.cache import ConsentCache
+from store.audit import AuditStore
 from store.db import Database
 from store.journal import DeliveryJournal
 from store.ledger import Ledger
+from web.app import create_app
+from web.links import LinkSigner, context_factory
+from web.metrics import metrics_routes
+from web.routing import RouteSigner, with_routing
+from web.server import WebHandle, start_web
+from web.services import WebServices
+from web.tracking import TrackingServices, tracking_routes
 
 log = logging.getLogger("consent_relay.serve")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("serve", help="run the SMTP relay (and its web pages)")
+    parser = subparsers.add_parser("serve", help="run the SMTP relay and its web pages")
     parser.add_argument("--config", type=Path, default=Path("config.example.toml"))
     parser.set_defaults(func=main)
 
@@ -46,8 +63,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run(config))
     except FileError as exc:
-        print(exc)
+        print(f"policy error:\n{exc}")
         return 2
+    except OSError as exc:
+        print(f"error: cannot start: {exc}")
+        return 1
 
 
 class Runtime:
@@ -55,24 +75,52 @@ class Runtime:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.metrics = MetricsObserver()
         self.db = Database(config.store.url)
-        self.ledger = Ledger(self.db, config.store.hash_key, config.store.controller)
-        self.cache = ConsentCache(self.ledger, config.store.cache_ttl)
+        self.ledger = Ledger(self.db, config.store.hash_key, config.store.controller,
+                             keep_ip=config.web.store_ip)
+        self.cache = TimedConsentCache(self.ledger, config.store.cache_ttl, self.metrics,
+                                       timeout=config.store.lookup_timeout)
         self.policy = PolicyService(config.policy.file, self.cache)
         self.journal = DeliveryJournal(self.db) if config.relay.dedup else None
-        access = Access(config.relay.allowed_clients, load_users(config.relay.auth_users_file))
-        self.handler = RelayHandler(
+        self.recorder = AuditRecorder(self.db, config.store.hash_key, config.audit)
+        self.reloads = ReloadTracker(self.policy, self.recorder, self.metrics)
+        self.signer = LinkSigner(config.web.signing_keys, config.web.base_url,
+                                 config.web.link_max_age_days, controller=self.ledger.controller)
+        self.routes = RouteSigner(config.web.signing_keys, config.web.base_url)
+        self.tracking = TrackingServices.create(self.routes, self.cache, self.db, config.tracking)
+        export_endpoint_stats(self.metrics, self.tracking.stats)
+        self.handler = self._handler()
+        self.smtp = RelayServer(config.relay, self.handler)
+        self.web: WebHandle | None = None
+        self.background: list[asyncio.Task[Any]] = []
+        self.servers: list[asyncio.Server] = []
+
+    def _handler(self) -> RelayHandler:
+        config = self.config
+        observers: tuple[Observer, ...] = (self.metrics,)
+        if config.audit.enabled:
+            observers = (self.recorder, self.metrics)
+        return RelayHandler(
             upstream=config.upstream,
             local_hostname=config.relay.hostname,
             decider=self.policy,
-            access=access,
+            access=Access(config.relay.allowed_clients, load_users(config.relay.auth_users_file)),
             pipeline=PipelineSettings(config.upstream, config.dkim, config.relay.trace_header),
             category_header=config.policy.category_header,
             journal=self.journal,
+            observers=observers,
+            context_factory=with_routing(context_factory(self.signer), self.routes),
         )
-        self.smtp = RelayServer(config.relay, self.handler)
-        self.background: list[asyncio.Task[Any]] = []
-        self.servers: list[asyncio.Server] = []
+
+    def web_services(self) -> WebServices:
+        extra = [*metrics_routes(self.metrics.registry, token_digests=self.config.web.admin_tokens),
+                 *tracking_routes(self.tracking)]
+        return WebServices(self.config.web, self.db, self.ledger, self.cache, self.policy,
+                           self.signer, extra_routes=extra, audit=AuditStore(self.db))
+
+    def spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        self.background.append(asyncio.create_task(job))
 
 
 async def start(runtime: Runtime) -> None:
@@ -86,15 +134,22 @@ async def start(runtime: Runtime) -> None:
         )
         runtime.servers.append(capture)
         log.info("capture_listening", extra={"dir": str(config.upstream.capture_dir)})
+    await runtime.tracking.start()
+    if config.web.enabled:
+        runtime.web = await start_web(create_app(runtime.web_services()), config.web.listen)
+        log.info("web_listening", extra={"listen": config.web.listen})
     await runtime.smtp.start()
     if config.policy.watch_interval > 0:
-        runtime.background.append(
-            asyncio.create_task(runtime.policy.watch(config.policy.watch_interval))
-        )
+        runtime.spawn(runtime.policy.watch(config.policy.watch_interval))
+    runtime.spawn(runtime.reloads.watch(1.0))
+    if config.audit.enabled:
+        runtime.spawn(purge_daily(runtime.db, config.audit, hash_key=config.store.hash_key))
 
 
 async def stop(runtime: Runtime) -> None:
     await runtime.smtp.stop(runtime.config.relay.shutdown_grace)
+    if runtime.web is not None:
+        await runtime.web.stop(grace=5.0)
     for task in runtime.background:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -102,6 +157,7 @@ async def stop(runtime: Runtime) -> None:
     for server in runtime.servers:
         server.close()
         await server.wait_closed()
+    await runtime.tracking.close()
     await runtime.db.dispose()
 
 

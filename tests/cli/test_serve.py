@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import shutil
 import signal
 import smtplib
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,17 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise AssertionError(f"port {port} never opened")
 
 
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def send(port: int, sample: str, rcpt: str) -> None:
+    raw = (ROOT / "examples" / sample).read_bytes().replace(b"\n", b"\r\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as client:
+        assert client.sendmail("sales@example.org", [rcpt], raw) == {}
+
+
 @pytest.fixture
 def example_setup(tmp_path: Path) -> tuple[Path, int]:
     smtp_port, capture_port, web_port = free_port(), free_port(), free_port()
@@ -45,6 +58,19 @@ def example_setup(tmp_path: Path) -> tuple[Path, int]:
     (tmp_path / "config.toml").write_text(text)
     shutil.copy(ROOT / "policy.example.toml", tmp_path / "policy.example.toml")
     return tmp_path / "config.toml", smtp_port
+
+
+def plain_text(raw: bytes) -> str:
+    message = email.message_from_bytes(raw)
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode("utf-8")
+
+
+def web_port(config: Path) -> int:
+    text = config.read_text()
+    return int(text.split("[web]")[1].split('listen = "127.0.0.1:')[1].split('"')[0])
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
@@ -61,10 +87,7 @@ def test_example_config_relays_the_sample_into_the_outbox_and_stops_on_sigterm(
     process = start(config)
     try:
         wait_for_port(port, process)
-        sample = (ROOT / "examples" / "tracked.eml").read_bytes().replace(b"\n", b"\r\n")
-        with smtplib.SMTP("127.0.0.1", port, timeout=20) as client:
-            refused = client.sendmail("sales@example.org", ["anna@example.net"], sample)
-        assert refused == {}
+        send(port, "tracked.eml", "anna@example.net")
         process.send_signal(signal.SIGHUP)
         time.sleep(0.3)
         assert process.poll() is None, "SIGHUP must reload the policy, not stop the relay"
@@ -76,7 +99,8 @@ def test_example_config_relays_the_sample_into_the_outbox_and_stops_on_sigterm(
     assert process.returncode == 0, output.decode()
     delivered = sorted((config.parent / "outbox").glob("*.eml"))
     assert len(delivered) == 1
-    assert b"X-Consent-Relay-Trace:" in delivered[0].read_bytes()
+    stripped = delivered[0].read_bytes()
+    assert b"X-Consent-Relay-Trace:" in stripped and b"mailtrack.io" not in stripped
     log = output.decode()
     assert "message_relayed" in log and "anna@example.net" not in log
 
@@ -91,3 +115,31 @@ def test_config_check_names_the_line_and_key_of_a_mistake(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert f"{bad}:3: relay.allowed_clinets: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_walkthrough_consent_granted_on_the_cli_gives_a_disclosed_mail_with_a_working_link(
+    example_setup: tuple[Path, int],
+) -> None:
+    config, port = example_setup
+    granted = cli("consent", "grant", "bob@example.net", "--purpose",
+                  "open_tracking,click_tracking", "--config", str(config), cwd=config.parent)
+    assert granted.returncode == 0, granted.stderr
+    process = start(config)
+    try:
+        wait_for_port(port, process)
+        send(port, "tracked.eml", "bob@example.net")
+        base = f"http://127.0.0.1:{web_port(config)}"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as health:
+            assert health.status == 200
+        delivered = next((config.parent / "outbox").glob("*.eml")).read_bytes()
+        assert b"treatment=disclose" in delivered
+        text = plain_text(delivered)
+        assert "Mailtrack" in text
+        link = text.split(base + "/p/")[1].split()[0]
+        with urllib.request.urlopen(f"{base}/p/{link}", timeout=10) as page:
+            assert page.status == 200 and b"<form" in page.read()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=40)
+    shown = cli("consent", "show", "bob@example.net", "--config", str(config), cwd=config.parent)
+    assert "withdrawn" not in shown.stdout, "opening the page (GET) must not change consent"
