@@ -108,7 +108,7 @@ def test_fresh_store_gets_its_schema_on_first_use(
     path = tmp_path / "c.toml"
     path.write_text('[store]\nurl = "sqlite+aiosqlite:///fresh.db"\n')
     code, out, err = run(capsys, "consent", "show", "a@example.com", "--config", str(path))
-    assert code == 0 and "Traceback" not in err
+    assert code == 0 and "Traceback" not in err and "a@example.com" in out
     assert (tmp_path / "fresh.db").exists()
 
 
