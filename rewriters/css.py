@@ -38,8 +38,10 @@ class _Offsets:
         self.size = len(text)
 
     def of(self, node: Any) -> int:
-        line = min(max(int(node.source_line), 1), len(self.starts))
-        return self.base + min(self.starts[line - 1] + int(node.source_column) - 1, self.size)
+        try:
+            return self.base + self.starts[node.source_line - 1] + node.source_column - 1
+        except (IndexError, TypeError):  # positions past the end: clamp
+            return self.base + self.size
 
 
 def _urls_in(tokens: list[Any], depth: int = 0) -> list[str]:

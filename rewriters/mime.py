@@ -69,9 +69,10 @@ def _body_start(raw: bytes, start: int, end: int) -> int:
     if raw.startswith(b"\n", start):
         return start + 1
     crlf = raw.find(b"\r\n\r\n", start, end)
-    lf = raw.find(b"\n\n", start, end)
-    found = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
-    return min(found) if found else end
+    lf = raw.find(b"\n\n", start, end if crlf < 0 else crlf + 2)  # never scan past a CRLF hit
+    if lf >= 0 and (crlf < 0 or lf + 2 <= crlf + 4):
+        return lf + 2
+    return crlf + 4 if crlf >= 0 else end
 
 
 def _part(raw: bytes, start: int, end: int, depth: int, default: str) -> Part:
