@@ -39,7 +39,9 @@ class _Offsets:
 
     def of(self, node: Any) -> int:
         try:
-            return self.base + self.starts[node.source_line - 1] + node.source_column - 1
+            line: int = node.source_line
+            column: int = node.source_column
+            return self.base + self.starts[line - 1] + column - 1
         except (IndexError, TypeError):  # positions past the end: clamp
             return self.base + self.size
 
