@@ -16,10 +16,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 MAX_URL = 8192
 MAX_INFLATE = 64 * 1024
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def safe_destination(url: str | None) -> str | None:
         return None
     if any(ch in url for ch in "\r\n\t\x00 <>\""):
         return None
+    if not url.isascii():  # keep the link valid in 7bit and legacy-charset parts
+        url = quote(url, safe=_URL_SAFE)
     return url
 
 

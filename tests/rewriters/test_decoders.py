@@ -31,3 +31,9 @@ def test_unknown_decoder_name_is_not_recoverable() -> None:
 def test_registry_names_match_the_documented_decoders() -> None:
     assert {"query_param", "path_segment_after", "postmark", "mandrill_json", "mailgun_zlib",
             "base64_param", "streak_last_segment", "yesware_path"} <= set(DECODERS)
+
+
+def test_non_ascii_destination_is_percent_encoded() -> None:
+    parts = split_url("https://x.r.us-east-1.awstrack.me/L0/https:%2F%2Fexample.com%2F%C3%BCber/1/x")
+    assert parts is not None
+    assert decode("path_segment_after", parts, "L0") == "https://example.com/%C3%BCber"
