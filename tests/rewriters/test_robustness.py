@@ -258,3 +258,60 @@ def test_random_markup_keeps_every_text_node_outside_removed_tags(markup: str) -
         visible_before = re.sub(r"<[^<>]*>", "", markup)
         visible_after = re.sub(r"<[^<>]*>", "", result.data[len(HEAD) :].decode())
         assert len(visible_after) >= len(visible_before) - 4 * raw.count(b"url(")
+
+
+@st.composite
+def mime_trees(draw: st.DrawFn, depth: int = 0) -> tuple[bytes, list[str]]:
+    """A random MIME entity (headers + body) and the safe URLs its text parts contain."""
+    kind = draw(
+        st.sampled_from(
+            ["html", "plain", "image", "multipart"] if depth < 3 else ["html", "plain", "image"]
+        )
+    )
+    if kind == "multipart":
+        boundary = f"b{depth}-{draw(st.integers(0, 999))}"
+        children = [draw(mime_trees(depth + 1)) for _ in range(draw(st.integers(1, 3)))]
+        sub = draw(st.sampled_from(["mixed", "alternative", "related"]))
+        body = b"".join(b"--" + boundary.encode() + b"\r\n" + c + b"\r\n" for c, _ in children)
+        head = f'Content-Type: multipart/{sub}; boundary="{boundary}"\r\n\r\n'.encode()
+        closing = b"--" + boundary.encode() + b"--" if draw(st.booleans()) else b""
+        return head + body + closing, [u for _, urls in children for u in urls]
+    if kind == "image":
+        return (
+            b"Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=",
+            [],
+        )
+    document, urls, _ = draw(html_documents())
+    if kind == "plain":
+        url = draw(SAFE_URLS)
+        document, urls = f"See {url} and https://t.yesware.com/t/1/2/x.gif\r\n", [url]
+    cte = draw(st.sampled_from(["7bit", "quoted-printable", "base64"]))
+    data = document.encode("utf-8")
+    if cte == "base64":
+        import base64
+
+        data = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    elif cte == "quoted-printable":
+        import quopri
+
+        data = quopri.encodestring(data)
+    head = (
+        f"Content-Type: text/{'html' if kind == 'html' else 'plain'}; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n"
+    )
+    return head.encode() + data, urls
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mime_trees(), st.sampled_from(list(Action)))
+def test_generated_mime_trees_keep_safe_urls_and_still_parse(
+    tree: tuple[bytes, list[str]], action: Action
+) -> None:
+    entity, urls = tree
+    raw = b"From: a@shop.example\r\nTo: alice@example.org\r\nMIME-Version: 1.0\r\n" + entity
+    result = apply(raw, Treatment(action), RewriteContext(recipient="alice@example.org"))
+    parsed = email.message_from_bytes(result.data)
+    texts = [p.get_payload(decode=True) or b"" for p in parsed.walk() if not p.is_multipart()]
+    everything = html.unescape(b"\n".join(texts).decode("utf-8", "replace"))
+    for url in urls:
+        assert url in everything
