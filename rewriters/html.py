@@ -35,6 +35,8 @@ RELEVANT = frozenset({
     "src", "srcset", "href", "xlink:href", "background", "style", "width", "height", "type",
     "rel", "http-equiv", "content", "poster", "data", "hspace", "ping",
 })
+_RELEVANT = {name: name for name in RELEVANT}
+_NAMES = {name: name for name in URL_TAGS | _RAW_TEXT | CONTAINERS}
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
 _TRIGGER = re.compile(
@@ -60,7 +62,7 @@ class Attr:
     quote: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Tag:
     """A start tag worth inspecting, with where it sits and what surrounds it."""
 
@@ -92,8 +94,8 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
     first of duplicate names wins. Others are skipped to keep the scan small in memory."""
     attrs: dict[str, Attr] = {}
     for m in _ATTR.finditer(text, start, end):
-        name = m.group(1).lower()
-        if name in attrs or name not in RELEVANT:
+        name = _RELEVANT.get(m.group(1).lower(), "")  # shared constant: no string kept per tag
+        if not name or name in attrs:
             continue
         value = m.group(2)
         if value is not None:
@@ -138,7 +140,8 @@ class _Scanner:
             if m is None:
                 return
             if m.group(2):
-                pos = self._tag(m.start(), m.end(), m.group(2).lower(), end, in_comment)
+                name = m.group(2).lower()
+                pos = self._tag(m.start(), m.end(), _NAMES.get(name, name), end, in_comment)
             elif m.group(3):
                 close = text.find(">", m.start(), end)
                 pos = end if close < 0 else close + 1
@@ -163,7 +166,8 @@ class _Scanner:
             return end  # no ">" before the end: the tag runs to EOF, as in HTML5
         if rest.end() <= at:
             return after
-        return self._tag(lt, name.end(), name.group(0).lower(), end, in_comment)
+        lowered = name.group(0)  # already lowercase: this runs on the lowered copy
+        return self._tag(lt, name.end(), _NAMES.get(lowered, lowered), end, in_comment)
 
     def _comment(self, start: int, end: int) -> int:
         text = self.low
