@@ -62,6 +62,11 @@ class LinkRewriter:
         self.detector = detector
         self.decider = decider
         self.knowledge = detector.knowledge
+        click = Purpose.CLICK_TRACKING
+        # Which parameters this treatment removes: each belongs to a vendor (allowed_vendors).
+        self.param_names = frozenset(n for n in self.knowledge.per_person
+                                     if decider.strips(_param_vendor(n), click))
+        self.strip_identity = decider.strips("unknown", click)
 
     def rewrite(self, url: str, text: str, where: str, can_drop: bool = True) -> str | None:
         """New URL, :data:`DROP_LINK` to replace the link by its text, or ``None`` to keep.
@@ -97,16 +102,16 @@ class LinkRewriter:
         return url, True
 
     def _params(self, url: str, text: str, where: str) -> str:
-        if "?" not in url or not self.decider.strips("unknown", Purpose.CLICK_TRACKING):
+        if "?" not in url or not (self.param_names or self.strip_identity):
             return url
         identity = self.detector.identity
         query = url.partition("?")[2].partition("#")[0]
-        carries_identity = identity.found_in(query)
+        carries_identity = self.strip_identity and identity.found_in(query)
         if not carries_identity and not self._named_param_in(query):
             return url
         if protected(url, text, self.knowledge.protected_words):
             return url
-        new, removed = strip_params(url, self.knowledge.per_person,
+        new, removed = strip_params(url, self.param_names,
                                     identity.found_in if carries_identity else None)
         host = _host(url)
         for name in removed:
@@ -123,7 +128,7 @@ class LinkRewriter:
     def _named_param_in(self, query: str) -> bool:
         for pair in query.split("&"):
             name = pair.partition("=")[0].lower()
-            if name in self.knowledge.per_person:
+            if name in self.param_names:
                 return True
         return False
 

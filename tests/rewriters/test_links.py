@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rewriters import RewriteResult
+from rewriters import Action, RewriteResult
 
 HtmlBuilder = Callable[..., bytes]
 Rewrite = Callable[..., RewriteResult]
@@ -91,3 +91,11 @@ def test_opaque_wrapper_in_plain_text_is_kept_even_when_policy_prefers_text(run:
     raw = _plain("Offer: https://acme.us12.list-manage.com/track/click?u=1&id=2&e=3\r\n")
     result = run(raw, opaque_links="text")
     assert result.data == raw and result.findings[0].action == "kept"
+
+
+def test_allowed_vendor_keeps_its_parameters_under_disclose(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    raw = html_message('<a href="https://shop.example/p?mc_eid=1&amp;_hsenc=2">x</a>')
+    result = run(raw, Action.DISCLOSE, allowed_vendors=frozenset({"Mailchimp"}))
+    assert b'href="https://shop.example/p?mc_eid=1"' in result.data
