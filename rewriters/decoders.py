@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 MAX_URL = 8192
 MAX_INFLATE = 64 * 1024
@@ -71,11 +71,14 @@ def _split(url: str) -> UrlParts | None:
 
 
 def query_value(query: str, name: str) -> str | None:
-    """First value of parameter ``name`` (percent-decoded)."""
+    """First value of parameter ``name`` (percent-decoded); ``""`` for a bare ``name``."""
     if name not in query:
         return None
-    values = parse_qs(query[:MAX_URL], keep_blank_values=True).get(name)
-    return values[0] if values else None
+    for pair in query[:MAX_URL].split("&"):
+        key, _, value = pair.partition("=")
+        if key == name or (("%" in key or "+" in key) and unquote_plus(key) == name):
+            return unquote_plus(value)
+    return None
 
 
 def safe_destination(url: str | None) -> str | None:

@@ -114,10 +114,8 @@ def _rule_matches(rule: Rule, path: str, query: str) -> bool:
     if rule.query is None:
         return True
     name, wanted = rule.query
-    value = query_value(query, name) if name in query else None
-    if value is None:
-        return name in query.split("&")
-    return wanted is None or value == wanted
+    value = query_value(query, name)
+    return value is not None and (wanted is None or value == wanted)
 
 
 def _rule(vendor: str, raw: dict[str, Any]) -> Rule:
