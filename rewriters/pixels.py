@@ -45,9 +45,10 @@ def _tiny_length(value: str | None) -> bool:
 
 def hides(style: str) -> bool:
     """True when a style makes its element and its content invisible."""
-    if not style:
-        return False
-    props = style_props(style)
+    return bool(style) and _hiding(style_props(style))
+
+
+def _hiding(props: dict[str, str]) -> bool:
     if props.get("display") == "none" or props.get("visibility") == "hidden":
         return True
     if props.get("opacity") in ("0", "0.0", "0%"):
@@ -63,12 +64,13 @@ def container_hides(tag: Tag) -> bool:
     return hides(tag.get("style") or "") or tag.get("hspace") == "streak-pt-mark"
 
 
-def tiny(tag: Tag) -> bool:
+def tiny(tag: Tag, props: dict[str, str] | None = None) -> bool:
     """Declared size of at most ``MAX_AREA`` pixels (attributes or inline CSS), or zero."""
-    props = style_props(tag.get("style") or "")
-    width = _size(tag.get("width")) if tag.get("width") is not None else _size(props.get("width"))
-    height = _size(tag.get("height")) if tag.get("height") is not None else _size(
-        props.get("height"))
+    if props is None:
+        props = style_props(tag.get("style") or "")
+    width_attr, height_attr = tag.get("width"), tag.get("height")
+    width = _size(width_attr if width_attr is not None else props.get("width"))
+    height = _size(height_attr if height_attr is not None else props.get("height"))
     if width == 0 or height == 0:
         return True
     return width is not None and height is not None and width * height <= MAX_AREA
@@ -77,7 +79,9 @@ def tiny(tag: Tag) -> bool:
 def invisible(tag: Tag) -> bool:
     """Tiny, hidden by its own style, or inside a hiding container (memoised on the tag)."""
     if tag.invisible is None:
-        tag.invisible = tiny(tag) or hides(tag.get("style") or "") or tag.hidden_container
+        style = tag.get("style") or ""
+        props = style_props(style) if style else {}
+        tag.invisible = tiny(tag, props) or _hiding(props) or tag.hidden_container
     return tag.invisible
 
 
