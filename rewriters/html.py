@@ -130,6 +130,7 @@ class _Scanner:
         self.low = low if len(low) == len(text) else text.translate(_ASCII_LOWER)
         self.scan = Scan()
         self.hidden_until = -1
+        self.budget = 4 * len(text) + 4096  # characters _element_end may scan in total
         self.anchors: list[Tag] = []
         self.is_hiding = hiding
 
@@ -213,10 +214,12 @@ class _Scanner:
         that never closes hides nothing: treating the rest of the mail as hidden would make
         every later image look like a pixel."""
         pattern = _CONTAINER_TAGS.get(name)
-        if pattern is None:
+        if pattern is None or self.budget <= 0:
             return pos
+        stop = min(end, pos + self.budget)  # many unclosed containers must not go quadratic
+        self.budget -= stop - pos
         depth = 1
-        for m in pattern.finditer(self.low, pos, end):
+        for m in pattern.finditer(self.low, pos, stop):
             depth += -1 if m.group(1) else 1
             if depth == 0:
                 return m.end()

@@ -78,6 +78,7 @@ ADVERSARIAL: list[tuple[str, Callable[[], bytes]]] = [
     ("one_5mb_line", lambda: HEAD + b"<p>" + b"x" * 5_000_000),
     ("unterminated_comments", lambda: HEAD + b"<!--[if mso]>" * 20_000),
     ("unterminated_quotes", lambda: HEAD + b'<a href="x ' * 20_000 + b"<img src='y " * 20_000),
+    ("unclosed_hiding_containers", lambda: HEAD + b'<div style="display:none"><p>x</p>' * 40_000),
     ("open_tags_full_of_trigger_words", lambda: HEAD + b"<x url( background= " * 30_000),
     ("angle_brackets", lambda: HEAD + b"<" * 200_000 + b"<a" * 100_000),
     (
