@@ -19,6 +19,7 @@ from rewriters.treatment import (
 )
 
 REPORT_ONLY = "report-only"
+CSS_BUDGET = 1024 * 1024
 
 
 class Decider:
@@ -28,8 +29,18 @@ class Decider:
         self.treatment = treatment
         self.context = context
         self.findings: list[Finding] = []
+        self.notes: list[str] = []  # things the scan skipped, for RewriteResult.notes
+        self.css_budget = CSS_BUDGET
         allowed = treatment.allowed_vendors
         self.allowed = None if allowed is None else {v.lower() for v in allowed}
+
+    def spend_css(self, size: int) -> bool:
+        """May ``size`` more characters of CSS be tokenized? (tinycss2 runs at ~1 MB/s.)"""
+        if size > self.css_budget:
+            self.notes.append("CSS beyond the per-message scanning budget was not scanned")
+            return False
+        self.css_budget -= size
+        return True
 
     @property
     def stripping_all(self) -> bool:

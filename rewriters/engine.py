@@ -111,7 +111,9 @@ def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> Rewrite
         if edited is not None:
             run.edits.append((part.body_start, part.end, mime.encode_body(edited, part, raw, eol)))
     data = raw if treatment.action is Action.REPORT else mime.splice(raw, run.edits)
-    return RewriteResult(data, run.decider.findings, run.uncleanable, run.notes)
+    skipped = sorted(set(run.decider.notes))  # content left unscanned may still track
+    notes = run.notes + skipped
+    return RewriteResult(data, run.decider.findings, run.uncleanable or bool(skipped), notes)
 
 
 def _leaves(run: Run, root: mime.Part) -> list[mime.Part]:

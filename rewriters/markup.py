@@ -18,6 +18,8 @@ from rewriters.links import DROP_LINK, LinkRewriter
 from rewriters.pixels import invisible
 
 Edit = tuple[int, int, str]
+MAX_STYLESHEET = 512 * 1024
+MAX_STYLE_ATTR = 16 * 1024
 LINK_TAGS = frozenset({"a", "area", "v:roundrect", "v:rect", "v:oval", "v:shape"})
 # tag -> (attribute, finding kind); the attribute alone goes when its URL tracks
 RESOURCES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -146,6 +148,11 @@ class HtmlRewriter:
 
     def _style_attr(self, attr: Attr, where: str) -> None:
         value = attr.value
+        if len(value) > MAX_STYLE_ATTR:
+            self.decider.notes.append(f"style attribute of {len(value)} characters not scanned")
+            return
+        if "url(" in value.lower() and not self.decider.spend_css(len(value)):
+            return
         cuts: list[Edit] = []
         for found in css.declaration_urls(value):
             result = self._decide(found.url, "css_beacon", "css", False)
@@ -155,6 +162,11 @@ class HtmlRewriter:
             self._set(attr, apply_edits(value, cuts) or " ")
 
     def _stylesheet(self, start: int, end: int, where: str) -> None:
+        if end - start > MAX_STYLESHEET:  # tinycss2 is pure Python: bound the time it can take
+            self.decider.notes.append(f"<style> block of {end - start} characters not scanned")
+            return
+        if not self.decider.spend_css(end - start):
+            return
         for found in css.stylesheet_urls(self.text[start:end], start):
             kind = "remote_font" if found.kind == "font" else "css_beacon"
             result = self._decide(found.url, kind, where, bool(found.hint))

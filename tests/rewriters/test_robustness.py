@@ -78,6 +78,11 @@ ADVERSARIAL: list[tuple[str, Callable[[], bytes]]] = [
     ("one_5mb_line", lambda: HEAD + b"<p>" + b"x" * 5_000_000),
     ("unterminated_comments", lambda: HEAD + b"<!--[if mso]>" * 20_000),
     ("unterminated_quotes", lambda: HEAD + b'<a href="x ' * 20_000 + b"<img src='y " * 20_000),
+    ("huge_style_block", lambda: HEAD + b"<style>" + b"a{b:url(x)}" * 400_000 + b"</style>"),
+    (
+        "many_large_style_attrs",
+        lambda: HEAD + (b'<p style="' + b"background:url(x);" * 850 + b'">x</p>') * 300,
+    ),
     ("unclosed_hiding_containers", lambda: HEAD + b'<div style="display:none"><p>x</p>' * 40_000),
     ("open_tags_full_of_trigger_words", lambda: HEAD + b"<x url( background= " * 30_000),
     ("angle_brackets", lambda: HEAD + b"<" * 200_000 + b"<a" * 100_000),
@@ -316,3 +321,9 @@ def test_generated_mime_trees_keep_safe_urls_and_still_parse(
     everything = html.unescape(b"\n".join(texts).decode("utf-8", "replace"))
     for url in urls:
         assert url in everything
+
+
+def test_css_too_large_to_scan_is_reported_as_uncleanable() -> None:
+    raw = HEAD + b"<style>" + b"a{b:url(https://x.example/y)}" * 30_000 + b"</style>"
+    result = finishes(raw)
+    assert result.uncleanable and any("not scanned" in note for note in result.notes)
