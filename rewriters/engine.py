@@ -73,7 +73,17 @@ class Run:
 
 
 def apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> RewriteResult:
-    """Return the message as the recipient should receive it, plus findings."""
+    """Return the message as the recipient should receive it, plus findings.
+
+    ``strip`` removes pixels and beacons, unwraps recoverable click wrappers, drops per-person
+    link parameters (never on unsubscribe, preference or view-in-browser links), the AMP
+    alternative and read-receipt headers. ``permit`` keeps everything, ``disclose`` keeps
+    trackers and adds a footer to each body part, both still stripping ``strip_purposes`` and
+    vendors outside ``allowed_vendors``. Under ``disclose`` a message without any tracker gets
+    no footer: there is nothing to disclose, and an unconditional footer would teach
+    recipients to ignore it. ``report`` computes the ``strip`` findings (detail
+    ``report-only``) and returns ``raw`` itself. Nothing to change also returns ``raw`` itself.
+    """
     try:
         return _apply(raw, treatment, context)
     except Exception as exc:  # the relay must get bytes back whatever the input
