@@ -11,10 +11,31 @@ from rewriters.decoders import split_url
 from rewriters.knowledge import KNOWLEDGE, parse
 
 REQUIRED_VENDORS = {
-    "HubSpot", "HubSpot Sales", "Mailchimp", "Mandrill", "SendGrid", "Mailgun", "Postmark",
-    "Amazon SES", "Salesforce Marketing Cloud", "Pardot", "Marketo", "Mailtrack", "Yesware",
-    "Mixmax", "Streak", "Superhuman", "Pipedrive", "Outreach", "Salesloft", "GMass", "Close",
-    "Brevo", "Litmus", "ActiveCampaign", "SparkPost",
+    "HubSpot",
+    "HubSpot Sales",
+    "Mailchimp",
+    "Mandrill",
+    "SendGrid",
+    "Mailgun",
+    "Postmark",
+    "Amazon SES",
+    "Salesforce Marketing Cloud",
+    "Pardot",
+    "Marketo",
+    "Mailtrack",
+    "Yesware",
+    "Mixmax",
+    "Streak",
+    "Superhuman",
+    "Pipedrive",
+    "Outreach",
+    "Salesloft",
+    "GMass",
+    "Close",
+    "Brevo",
+    "Litmus",
+    "ActiveCampaign",
+    "SparkPost",
 }
 EXAMPLES = [
     pytest.param(vendor.name, example, id=f"{vendor.name}-{n}")
@@ -47,15 +68,18 @@ def test_vendor_example_url_is_matched_with_its_kind(vendor: str, example: dict[
         assert match.destination() == example["destination"]
 
 
-@pytest.mark.parametrize("url", [
-    "https://mcusercontent.com/6a8b1c/images/header.png",
-    "https://acme.us12.list-manage.com/unsubscribe?u=1&id=2",
-    "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fexample.com",
-    "https://urldefense.com/v3/__https://example.com__;!!A!b$",
-    "https://urldefense.proofpoint.com/v2/url?u=https-3A__example.com&d=DwMF",
-    "https://www.example.com/c/some-category/page",
-    "https://www.example.com/o/organisation",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mcusercontent.com/6a8b1c/images/header.png",
+        "https://acme.us12.list-manage.com/unsubscribe?u=1&id=2",
+        "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fexample.com",
+        "https://urldefense.com/v3/__https://example.com__;!!A!b$",
+        "https://urldefense.proofpoint.com/v2/url?u=https-3A__example.com&d=DwMF",
+        "https://www.example.com/c/some-category/page",
+        "https://www.example.com/o/organisation",
+    ],
+)
 def test_content_and_security_wrapper_urls_are_not_trackers(url: str) -> None:
     parts = split_url(url)
     assert parts is not None and KNOWLEDGE.match(parts) is None
@@ -86,3 +110,29 @@ examples = [{ url = "https://o.newco-track.example/p.gif", kind = "open_pixel" }
 def test_per_person_parameters_are_data() -> None:
     assert {"mc_eid", "_hsenc", "mkt_tok", "fbclid"} <= KNOWLEDGE.per_person
     assert "utm_source" not in KNOWLEDGE.per_person
+
+
+def test_every_path_rule_runs_in_linear_time_on_hostile_paths() -> None:
+    import threading
+
+    rules = [r for v in KNOWLEDGE.vendors for r in v.rules]
+    rules += [r for group in KNOWLEDGE.by_segment.values() for r in group]
+    hostile = [
+        "/" + "a/" * 2_000,
+        "/" + "eJ" * 2_000,
+        "/q/" + "a~" * 2_000,
+        "/ss/o/" + "x/" * 2_000,
+    ]
+    done: list[bool] = []
+
+    def work() -> None:
+        for rule in rules:
+            for path in hostile:
+                if rule.path is not None:
+                    rule.path.match(path)
+        done.append(True)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert done, "a path rule backtracks on hostile input"
