@@ -69,6 +69,12 @@ class TrackingConfig(BaseModel):
     buffer_limit: int = Field(
         default=100_000, ge=1, description="Buffered entries before hits are dropped (counted)."
     )
+    retention_days: int = Field(
+        default=395,
+        ge=1,
+        description="Counts, identified events and last-open dates older than this are purged "
+        "(store.tracking.TrackingStore.purge).",
+    )
     prefetchers_file: Path | None = Field(
         default=None, description="Extra prefetcher signatures, same format as the shipped file."
     )
