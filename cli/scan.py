@@ -54,6 +54,8 @@ def _table(result: RewriteResult) -> str:
     lines = ["  ".join(cell[:40].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines += [f"note: {note}" for note in result.notes]
+    if result.uncleanable:
+        lines.append("uncleanable: yes (part of the message could not be cleaned)")
     return "\n".join(lines)
 
 
@@ -89,6 +91,8 @@ def run_rewrite(args: argparse.Namespace) -> int:
         return EXIT_FILE_ERROR
     treatment = Treatment(Action(args.treatment), footer_language=args.language)
     result = apply(raw, treatment, context)
+    for note in result.notes:
+        print(f"consent-relay: note: {note}", file=sys.stderr)
     if args.out is None:
         sys.stdout.buffer.write(result.data)
         sys.stdout.buffer.flush()
