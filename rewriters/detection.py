@@ -64,8 +64,12 @@ class Detector:
             return None
         return parts
 
-    def resource(self, url: str, kind: str, invisible: bool) -> Detection | None:
-        """A fetched resource (image, CSS, frame): ``kind`` is what it is if it tracks."""
+    def resource(self, url: str, kind: str, invisible: bool, sized: bool = False
+                 ) -> Detection | None:
+        """A fetched resource (image, CSS, frame): ``kind`` is what it is if it tracks.
+
+        ``sized`` says the element declares a real content size: the URL-shape heuristic then
+        stays quiet (vendor rules and identity hits still apply)."""
         url = unproxy(url)
         parts = self._parts(url)
         if parts is None:
@@ -80,7 +84,8 @@ class Detector:
         if self._exempt(url, parts):
             return None
         rest = parts.path + "?" + parts.query
-        looks = tracking_path(rest, self.knowledge.tracking_tokens) and high_entropy(rest)
+        looks = (not sized and tracking_path(rest, self.knowledge.tracking_tokens)
+                 and high_entropy(rest))
         if invisible or looks:
             return Detection(UNKNOWN, kind, parts.host, Confidence.HEURISTIC,
                              Purpose.OPEN_TRACKING)

@@ -15,7 +15,7 @@ from rewriters.decisions import Decider
 from rewriters.detection import Detection, Detector
 from rewriters.html import Attr, Scan, Tag, link_text
 from rewriters.links import DROP_LINK, LinkRewriter
-from rewriters.pixels import invisible
+from rewriters.pixels import invisible, large
 
 Edit = tuple[int, int, str]
 MAX_STYLESHEET = 512 * 1024
@@ -66,9 +66,10 @@ class HtmlRewriter:
             self._stylesheet(start, end, "comment" if in_comment else "css")
         return self.edits
 
-    def _decide(self, url: str, kind: str, where: str, hidden: bool) -> str | None:
+    def _decide(self, url: str, kind: str, where: str, hidden: bool,
+                sized: bool = False) -> str | None:
         """``""`` to remove, a routed URL to substitute, ``None`` to leave as is."""
-        det = self.detector.resource(url, kind, hidden)
+        det = self.detector.resource(url, kind, hidden, sized)
         if det is None:
             return None
         return self._act(det, url, where)
@@ -106,7 +107,8 @@ class HtmlRewriter:
         name = tag.name
         if name == "img" or (name == "input" and (tag.get("type") or "").lower() == "image"):
             src = tag.attrs.get("src")
-            result = self._decide(src.value, "open_pixel", where, invisible(tag)) if src else None
+            result = (self._decide(src.value, "open_pixel", where, invisible(tag), large(tag))
+                      if src else None)
             if src is not None and result:
                 self._set(src, result)
             return result == ""

@@ -102,8 +102,25 @@ def high_entropy(text: str) -> bool:
 
 
 def tracking_path(path_and_query: str, tokens: tuple[str, ...]) -> bool:
+    """A tracking word as a whole path piece: ``/open/``, ``/open?``, ``/track.gif``, but not
+    ``/open-house/`` or ``/tracks/`` (real content lives under such paths)."""
     low = path_and_query[:4096].lower()
-    return any(token in low for token in tokens)
+    for token in tokens:
+        at = low.find(token)
+        while at >= 0:
+            after = at + len(token)
+            if not token[-1].isalnum() or after >= len(low):
+                return True  # the token itself ends at a boundary ("/e/o/", "=open")
+            if not low[after].isalpha() and low[after] != "-":
+                return True
+            at = low.find(token, after)
+    return False
+
+
+def large(tag: Tag) -> bool:
+    """Declared at a real content size (both dimensions, at least 20x20): not a pixel."""
+    width, height = _size(tag.get("width")), _size(tag.get("height"))
+    return width is not None and height is not None and width * height >= 400
 
 
 def spacer(path: str, names: frozenset[str]) -> bool:

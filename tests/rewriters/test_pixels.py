@@ -146,3 +146,14 @@ def test_mobile_only_block_keeps_images_from_the_content_host(
         '<img src="https://cdn.shop.example/mobile.jpg" width="320"></div>'
     )
     assert run(raw).data == raw
+
+
+def test_content_image_under_a_tracking_looking_path_is_kept(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    raw = html_message(
+        '<img src="https://img.estate.example/open-house/a8F3kQ9zL2mXw7Yp4RtB6vN1.jpg">'
+        '<img src="https://img.estate.example/open/a8F3kQ9zL2mXw7Yp4RtB6vN2.jpg" width="600"'
+        ' height="400">'
+    )
+    assert run(raw).data == raw
