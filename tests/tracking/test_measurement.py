@@ -154,3 +154,19 @@ async def test_erasure_removes_events_and_last_open_but_counts_hold_no_address(d
     assert await store.erase(ANN) == 2
     assert await store.export(ANN) == {"tracking_events": [], "last_open": None}
     assert len(await store.counts()) == 1
+
+
+async def test_retention_purges_what_is_older_than_the_limit(db) -> None:
+    from datetime import timedelta
+
+    store = TrackingStore(db)
+    buffer = TrackingBuffer(store)
+    old = datetime(2020, 1, 1, 9, 0, tzinfo=UTC)
+    buffer.count(old.date(), "m", "open_tracking", "person")
+    buffer.event(ANN, "m", "open_tracking", old)
+    buffer.last_open(ANN, old.date())
+    buffer.count(datetime.now(UTC).date(), "n", "open_tracking", "person")
+    await buffer.flush()
+    assert await store.purge(timedelta(days=395)) == 3
+    assert [c.message_ref for c in await store.counts()] == ["n"]
+    assert await store.events(ANN) == [] and await store.last_open(ANN) is None

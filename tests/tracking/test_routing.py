@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +122,32 @@ def test_routing_context_gives_the_cli_the_relay_s_urls() -> None:
     signer = RouteSigner(["k1"], "https://relay.test")
     expected = signer.route_url_for("ann@example.org", "preview")(PIXEL, Purpose.OPEN_TRACKING)
     assert route(PIXEL, Purpose.OPEN_TRACKING) == expected
+
+
+def test_the_rewrite_preview_shows_routed_urls_that_only_lead_to_the_message_s_trackers() -> None:
+    from email import message_from_bytes, policy
+
+    from rewriters import Action, RewriteContext, Treatment, apply
+
+    raw = (Path(__file__).parents[2] / "examples" / "tracked.eml").read_bytes()
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    route = routing_context(["k1"], "https://relay.test", "anna@example.net", "preview")
+    treatment = Treatment(Action.DISCLOSE, route_through_relay=True)
+    result = apply(raw, treatment, RewriteContext(recipient="anna@example.net", route_url=route))
+    routed = {f for f in result.findings if f.action == "routed"}
+    assert routed
+    parsed = message_from_bytes(result.data, policy=policy.default)
+    bodies = "".join(
+        part.get_content() for part in parsed.walk() if part.get_content_maintype() == "text"
+    )
+    original = message_from_bytes(raw, policy=policy.default)
+    source = "".join(
+        part.get_content() for part in original.walk() if part.get_content_maintype() == "text"
+    )
+    signer = RouteSigner(["k1"], "https://relay.test")
+    tokens = re.findall(r"https://relay\.test/t/([A-Za-z0-9._-]+)", bodies)
+    assert len(tokens) >= len(routed)
+    for token in tokens:
+        claims = signer.verify(token)
+        assert claims.url in source.replace("&amp;", "&")
+        assert claims.recipient == "anna@example.net"
