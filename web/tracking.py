@@ -72,6 +72,7 @@ class TrackingServices:
     buffer: TrackingBuffer | None = None
     stats: Counter[str] = field(default_factory=Counter)
     owns_http: bool = False
+    pending: int = 0  # vendor fetches running or waiting for a slot
     _gate: asyncio.Semaphore | None = None
     _flusher: asyncio.Task[None] | None = None
 
@@ -260,17 +261,28 @@ def interstitial(url: str) -> str:
 
 
 async def fetch_vendor(services: TrackingServices, url: str) -> int | None:
-    """Tell the vendor about a consented open; the status code, or ``None`` if it failed."""
-    async with services.gate:
-        try:
-            status = await asyncio.wait_for(_fetch(services, url), services.config.fetch_timeout)
-        except Exception as exc:  # a vendor's failure never reaches the recipient
-            services.stats["vendor_fetch_failed"] += 1
-            log.info(
-                "vendor_fetch_failed",
-                extra={"event": "vendor_fetch_failed", "reason": type(exc).__name__},
-            )
-            return None
+    """Tell the vendor about a consented open; the status code, or ``None`` if it failed.
+
+    At most ``fetch_concurrency`` run at once and as many again wait; beyond that the vendor is
+    not told (counted as ``vendor_fetch_dropped``): a slow vendor must not pile up work here.
+    """
+    if services.pending >= 2 * services.config.fetch_concurrency:
+        services.stats["vendor_fetch_dropped"] += 1
+        return None
+    services.pending += 1
+    try:
+        async with services.gate:
+            timeout = services.config.fetch_timeout
+            status = await asyncio.wait_for(_fetch(services, url), timeout)
+    except Exception as exc:  # a vendor's failure never reaches the recipient
+        services.stats["vendor_fetch_failed"] += 1
+        log.info(
+            "vendor_fetch_failed",
+            extra={"event": "vendor_fetch_failed", "reason": type(exc).__name__},
+        )
+        return None
+    finally:
+        services.pending -= 1
     services.stats["vendor_fetched"] += 1
     return status
 

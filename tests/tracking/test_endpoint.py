@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -206,3 +208,14 @@ async def test_head_requests_never_reach_the_vendor(site, signer, vendor, grant)
     web = await site()
     response = await web.client.head(routed(signer, ANN, vendor.pixel(), Purpose.OPEN_TRACKING))
     assert response.status_code == 200 and vendor.seen == []
+
+
+async def test_a_slow_vendor_cannot_pile_up_work(site, signer, vendor, grant) -> None:
+    await grant(ANN)
+    web = await site(fetch_concurrency=1, fetch_timeout=0.2)
+    url = routed(signer, ANN, f"{vendor.base}/slow", Purpose.OPEN_TRACKING)
+    answers = await asyncio.gather(*(web.get(url) for _ in range(4)))
+    assert all(a.content == GIF for a in answers)  # recipients never wait for the vendor's fate
+    stats = web.services.stats
+    assert stats["vendor_fetch_dropped"] == 2 and stats["vendor_fetch_failed"] == 2
+    assert web.services.pending == 0
