@@ -23,6 +23,7 @@ SUPERSETS = {
 }
 NOT_ASCII_COMPATIBLE = ("utf-16", "utf-32", "utf-7", "iso2022", "hz", "cp037", "cp500")
 TRANSPARENT = "latin-1"
+CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,35 @@ def encode(text: str, decoded: Text, html: bool) -> bytes:
     errors = "xmlcharrefreplace" if html else "replace"
     return text.encode(decoded.codec, errors)
 
+
+def encode_spliced(decoded: Text, edits: list[tuple[int, int, str]], html: bool
+                   ) -> bytearray | None:
+    """``decoded.text`` with ``edits`` spliced in, encoded piece by piece; ``None`` if no edit
+    changes anything. Overlapping later edits are dropped, as in ``markup.apply_edits``.
+
+    The edited text is never built as a whole: with the original and the encoded result that
+    would be three copies of the part alive at once. One incremental encoder keeps stateful
+    codecs (ISO-2022-JP) byte-identical to encoding the whole text.
+    """
+    text = decoded.text
+    if all(text[start:end] == new for start, end, new in edits):
+        return None
+    encoder = codecs.getincrementalencoder(decoded.codec)(
+        "xmlcharrefreplace" if html else "replace")
+    out = bytearray()
+    pos = 0
+    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
+        if start < pos:
+            continue
+        _encode_span(out, encoder, text, pos, start)
+        out += encoder.encode(new)
+        pos = end
+    _encode_span(out, encoder, text, pos, len(text))
+    out += encoder.encode("", final=True)
+    return out
+
+
+def _encode_span(out: bytearray, encoder: codecs.IncrementalEncoder, text: str, start: int,
+                 end: int) -> None:
+    for at in range(start, end, CHUNK):
+        out += encoder.encode(text[at : min(at + CHUNK, end)])

@@ -27,7 +27,7 @@ from rewriters.html import Scan, scan
 from rewriters.identity import identity_for
 from rewriters.knowledge import KNOWLEDGE
 from rewriters.links import LinkRewriter
-from rewriters.markup import HtmlRewriter, apply_edits
+from rewriters.markup import HtmlRewriter
 from rewriters.pixels import ImageStats, container_hides
 from rewriters.plaintext import rewrite_text
 from rewriters.treatment import (
@@ -63,7 +63,7 @@ class Run:
 
     raw: bytes
     decider: Decider
-    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
+    edits: list[tuple[int, int, bytes | bytearray]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     uncleanable: bool = False
 
@@ -203,11 +203,8 @@ def _disclose(run: Run, bodies: list[Body], treatment: Treatment, ctx: RewriteCo
         body.edits.append((at, at, block))
 
 
-def _edited_bytes(body: Body) -> bytes | None:
+def _edited_bytes(body: Body) -> bytearray | None:
     """The part's new content in its own charset (before transfer encoding), if it changed."""
     if not body.edits:
         return None
-    text = apply_edits(body.decoded.text, body.edits)
-    if text == body.decoded.text:
-        return None
-    return charsets.encode(text, body.decoded, body.html)
+    return charsets.encode_spliced(body.decoded, body.edits, body.html)

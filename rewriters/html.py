@@ -50,16 +50,33 @@ _CONTAINER_TAGS = {
 }
 
 
-@dataclass(slots=True)
 class Attr:
-    """One attribute: unescaped value; ``start`` includes the whitespace before the name."""
+    """One attribute: unescaped value; ``start`` includes the whitespace before the name.
 
-    name: str
-    value: str
-    start: int
-    end: int
-    value_start: int
-    quote: str
+    Offsets are stored relative to the end of the tag name, where CPython's shared small ints
+    cover them: a newsletter has thousands of attributes, and the token list is the largest
+    thing alive while a part is scanned.
+    """
+
+    __slots__ = ("_base", "_end", "_start", "_vstart", "name", "quote", "value")
+
+    def __init__(self, name: str, value: str, base: int, offsets: tuple[int, int, int],
+                 quote: str) -> None:
+        self.name, self.value, self.quote, self._base = name, value, quote, base
+        self._start, self._end, self._vstart = offsets
+
+    @property
+    def start(self) -> int:
+        return self._base + self._start
+
+    @property
+    def end(self) -> int:
+        return self._base + self._end
+
+    @property
+    def value_start(self) -> int:
+        """Where the value token starts, its opening quote included."""
+        return self._base + self._vstart
 
 
 @dataclass(slots=True)
@@ -108,7 +125,8 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
             value, vstart, quote = "", m.end(), ""
         if "&" in value:
             value = unescape(value)
-        attrs[name] = Attr(name, value, m.start(), m.end(), vstart, quote)
+        offsets = (m.start() - start, m.end() - start, vstart - start)
+        attrs[name] = Attr(name, value, start, offsets, quote)
     return attrs
 
 

@@ -16,6 +16,7 @@ from rewriters.headers import parse_fields
 
 MAX_DEPTH = 32
 MAX_PARTS = 2000
+CHUNK = 8 * 1024  # small: binascii briefly holds about twice each chunk's output
 _PARAM = re.compile(r';\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 
 
@@ -158,20 +159,48 @@ def decode_body(raw: bytes, part: Part) -> bytes | None:
     return None
 
 
-def encode_body(data: bytes, part: Part, raw: bytes, eol: bytes) -> bytes:
-    """Re-apply the part's own transfer encoding, keeping its line ending and trailing newline."""
+def encode_body(data: bytes | bytearray, part: Part, raw: bytes, eol: bytes
+                ) -> bytes | bytearray:
+    """Re-apply the part's own transfer encoding, keeping its line ending and trailing newline.
+
+    Works in chunks aligned to lines (QP) or to whole output lines (base64) so the encoded
+    body is built once, in place, instead of encoded and then re-joined."""
     if part.cte == "quoted-printable":
-        out = binascii.b2a_qp(data, istext=True)
+        out = _quoted_printable(data)
         if eol == b"\r\n" and b"\r\n" not in out:
-            out = out.replace(b"\n", b"\r\n")
+            out = bytearray(out.replace(b"\n", b"\r\n"))
     elif part.cte == "base64":
-        encoded = binascii.b2a_base64(data, newline=False)
-        width = _line_width(raw, part)
-        out = eol.join(encoded[i : i + width] for i in range(0, len(encoded), width))
+        out = _base64(data, _line_width(raw, part), eol)
     else:
         return data
     if raw[part.end - 1 : part.end] == b"\n" and not out.endswith(b"\n"):
         out += eol
+    return out
+
+
+def _quoted_printable(data: bytes | bytearray) -> bytearray:
+    view, out, pos, size = memoryview(data), bytearray(), 0, len(data)
+    first_nl = data.find(b"\n")
+    crlf = first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r"
+    while pos < size:
+        cut = data.find(b"\n", min(pos + CHUNK, size) - 1)
+        stop = size if cut < 0 else cut + 1
+        chunk = binascii.b2a_qp(view[pos:stop], istext=True)
+        if crlf and cut < 0:  # a chunk without a newline cannot tell b2a_qp the line style
+            chunk = chunk.replace(b"=\n", b"=\r\n")
+        out += chunk
+        pos = stop
+    return out
+
+
+def _base64(data: bytes | bytearray, width: int, eol: bytes) -> bytearray:
+    view, out = memoryview(data), bytearray()
+    step = width // 4 * 3 * 128  # whole output lines per chunk
+    for at in range(0, len(data), step):
+        encoded = binascii.b2a_base64(view[at : at + step], newline=False)
+        if at:
+            out += eol
+        out += eol.join(encoded[i : i + width] for i in range(0, len(encoded), width))
     return out
 
 
@@ -181,7 +210,7 @@ def _line_width(raw: bytes, part: Part) -> int:
     return len(first) if 4 <= len(first) <= 998 and len(first) % 4 == 0 else 76
 
 
-def splice(raw: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+def splice(raw: bytes, edits: list[tuple[int, int, bytes | bytearray]]) -> bytes:
     """Replace byte ranges; overlapping edits after the first are dropped, never merged.
 
     Unchanged stretches are joined through memoryviews, so the original is copied once, into
@@ -190,7 +219,7 @@ def splice(raw: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     if not edits:
         return raw
     view = memoryview(raw)
-    pieces: list[bytes | memoryview] = []
+    pieces: list[bytes | bytearray | memoryview] = []
     pos = 0
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
         if start < pos:
