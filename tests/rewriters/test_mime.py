@@ -111,3 +111,28 @@ def test_walker_finds_parts_without_reserialising() -> None:
 def test_mislabelled_latin1_text_survives_as_bytes() -> None:
     decoded = decode("Grüße".encode(), "us-ascii")
     assert decoded is not None and decoded.text == "Grüße" and decoded.guessed
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+@pytest.mark.parametrize("tail", [b"", b"last line without newline " * 9])
+def test_chunked_transfer_encoding_matches_one_pass_encoding(eol: bytes, tail: bytes) -> None:
+    import binascii
+
+    from rewriters.mime import _base64, _quoted_printable
+
+    data = (("<p>café " * 30).encode() + eol) * 2_000 + tail
+    assert bytes(_quoted_printable(data)) == binascii.b2a_qp(data, istext=True)
+    encoded = binascii.b2a_base64(data, newline=False)
+    expected = eol.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    assert bytes(_base64(data, 76, eol)) == expected
+
+
+def test_piecewise_encoding_of_a_stateful_charset_matches_whole_text_encoding() -> None:
+    from rewriters.charsets import encode_spliced
+
+    text = "日本語<img src=x>テキスト" * 5_000
+    decoded = decode(text.encode("iso-2022-jp"), "iso-2022-jp")
+    assert decoded is not None
+    edits = [(m, m + 11, "") for m in range(3, len(text), len("日本語<img src=x>テキスト"))]
+    expected = text.replace("<img src=x>", "").encode("iso-2022-jp")
+    assert bytes(encode_spliced(decoded, edits, True) or b"") == expected
