@@ -35,9 +35,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from policy.decision import Decision
 from relay.contracts import ContextFactory
+from rewriters.decoders import split_url
+from rewriters.knowledge import KNOWLEDGE
 from rewriters.treatment import Purpose, RewriteContext
 from store.addresses import AddressError, normalize
 
@@ -45,6 +48,7 @@ VERSION = "r1"
 MAC_BYTES = 16
 MAX_URL = 8192
 MAX_TOKEN = 16384
+MAX_UNWRAP = 3
 _DOMAIN = b"consent-relay/route/v1."
 _CODES = {Purpose.OPEN_TRACKING: "o", Purpose.CLICK_TRACKING: "c"}
 _PURPOSES = {code: purpose for purpose, code in _CODES.items()}
@@ -234,3 +238,29 @@ def with_routing(factory: ContextFactory, signer: RouteSigner) -> ContextFactory
         return dataclasses.replace(context, route_url=route)
 
     return build
+
+
+def decode_destination(url: str) -> str | None:
+    """The real destination of a click wrapper, decoded offline (nested wrappers too), without
+    per-person parameters; ``None`` when no known decoder recovers it."""
+    found = None
+    current = url
+    for _ in range(MAX_UNWRAP):
+        parts = split_url(current)
+        match = KNOWLEDGE.match(parts) if parts is not None else None
+        target = match.destination() if match is not None else None
+        if target is None:
+            break
+        found = current = target
+    return _without_personal_params(found) if found else None
+
+
+def _without_personal_params(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in KNOWLEDGE.per_person]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from starlette.background import BackgroundTask
@@ -31,14 +31,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from rewriters.decoders import split_url
-from rewriters.knowledge import KNOWLEDGE
 from rewriters.treatment import Purpose
 from store.addresses import AddressError
 from store.cache import ConsentCache
 from store.db import Database
 from store.tracking import TrackingBuffer, TrackingStore
-from web.routing import BadRouteToken, RouteClaims, RouteSigner, web_url
+from web.languages import negotiate
+from web.routing import BadRouteToken, RouteClaims, RouteSigner, decode_destination, web_url
 from web.tracking_config import Prefetchers, TrackingConfig
 
 log = logging.getLogger("consent_relay.web")
@@ -53,7 +52,56 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 MAX_REDIRECTS = 3
-MAX_UNWRAP = 3
+# title, why, what continuing means, button; {host} is the tracker's host name
+PAGE_TEXT = {
+    "en": (
+        "This link passes through a tracker",
+        "Click tracking is off for you, but this link goes through {host}, a click-tracking "
+        "service, and its real destination cannot be worked out without asking that service.",
+        "If you continue, {host} will learn that you clicked.",
+        "Continue through {host}",
+    ),
+    "fr": (
+        "Ce lien passe par un traceur",
+        "Le suivi des clics est désactivé pour vous, mais ce lien passe par {host}, un service "
+        "de suivi des clics, et sa vraie destination ne peut être connue sans interroger ce "
+        "service.",
+        "Si vous continuez, {host} saura que vous avez cliqué.",
+        "Continuer via {host}",
+    ),
+    "de": (
+        "Dieser Link läuft über einen Tracker",
+        "Die Klickverfolgung ist für Sie ausgeschaltet, aber dieser Link führt über {host}, "
+        "einen Dienst zur Klickverfolgung, und sein eigentliches Ziel lässt sich nicht "
+        "ermitteln, ohne diesen Dienst zu fragen.",
+        "Wenn Sie fortfahren, erfährt {host}, dass Sie geklickt haben.",
+        "Weiter über {host}",
+    ),
+    "it": (
+        "Questo link passa da un tracker",
+        "Il tracciamento dei clic è disattivato per te, ma questo link passa da {host}, un "
+        "servizio di tracciamento dei clic, e la sua vera destinazione non si può conoscere "
+        "senza interrogare quel servizio.",
+        "Se continui, {host} saprà che hai cliccato.",
+        "Continua tramite {host}",
+    ),
+    "es": (
+        "Este enlace pasa por un rastreador",
+        "El seguimiento de clics está desactivado para usted, pero este enlace pasa por "
+        "{host}, un servicio de seguimiento de clics, y su destino real no puede conocerse sin "
+        "consultar a ese servicio.",
+        "Si continúa, {host} sabrá que ha hecho clic.",
+        "Continuar a través de {host}",
+    ),
+    "nl": (
+        "Deze link loopt via een tracker",
+        "Het volgen van klikken staat voor u uit, maar deze link loopt via {host}, een dienst "
+        "die klikken volgt, en de echte bestemming is niet te achterhalen zonder die dienst "
+        "te vragen.",
+        "Als u doorgaat, weet {host} dat u hebt geklikt.",
+        "Doorgaan via {host}",
+    ),
+}
 
 
 class FetchRefused(Exception):
@@ -166,7 +214,7 @@ async def handle(services: TrackingServices, request: Request) -> Response:
     measure(services, claims, granted, machine, datetime.now(UTC))
     if claims.purpose is Purpose.OPEN_TRACKING:
         return pixel(services, claims, granted, machine, request.method == "HEAD")
-    return click(services, claims, granted)
+    return click(services, claims, granted, request)
 
 
 def measure(
@@ -201,7 +249,9 @@ def pixel(
     return Response(GIF, 200, headers=NO_STORE, media_type="image/gif", background=task)
 
 
-def click(services: TrackingServices, claims: RouteClaims, granted: bool) -> Response:
+def click(
+    services: TrackingServices, claims: RouteClaims, granted: bool, request: Request
+) -> Response:
     if granted:
         return RedirectResponse(claims.url, 302, headers=NO_STORE)
     destination = decode_destination(claims.url)
@@ -209,53 +259,27 @@ def click(services: TrackingServices, claims: RouteClaims, granted: bool) -> Res
         services.stats["click_unwrapped"] += 1
         return RedirectResponse(destination, 302, headers=NO_STORE)
     services.stats["click_interstitial"] += 1
-    return HTMLResponse(interstitial(claims.url), 200, headers=PAGE_HEADERS)
+    language = negotiate(request.headers.get("accept-language"), None)
+    headers = {**PAGE_HEADERS, "Content-Language": language, "Vary": "Accept-Language"}
+    return HTMLResponse(interstitial(claims.url, language), 200, headers=headers)
 
 
-def decode_destination(url: str) -> str | None:
-    """The real destination of a click wrapper, decoded offline (nested wrappers too), without
-    per-person parameters; ``None`` when no known decoder recovers it."""
-    found = None
-    current = url
-    for _ in range(MAX_UNWRAP):
-        parts = split_url(current)
-        match = KNOWLEDGE.match(parts) if parts is not None else None
-        target = match.destination() if match is not None else None
-        if target is None:
-            break
-        found = current = target
-    return _without_personal_params(found) if found else None
-
-
-def _without_personal_params(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k.lower() not in KNOWLEDGE.per_person]
-    if len(kept) == len(pairs):
-        return url
-    return urlunsplit(parts._replace(query=urlencode(kept)))
-
-
-def interstitial(url: str) -> str:
+def interstitial(url: str, language: str = "en") -> str:
     """A plain page: no script, no remote asset, one link onwards (which the tracker sees)."""
-    host = html.escape(urlsplit(url).hostname or "an unknown site")
+    title, why, then, button = PAGE_TEXT.get(language, PAGE_TEXT["en"])
+    host = f"<strong>{html.escape(urlsplit(url).hostname or '?')}</strong>"
     href = html.escape(url, quote=True)
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>This link passes through a tracker</title><style>"
+        f"<title>{title}</title><style>"
         "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;"
         "padding:0 1rem;color:#222}a.go{display:inline-block;padding:.6rem 1rem;"
         "border:1px solid #444;border-radius:4px;color:#222;text-decoration:none}"
-        "</style></head><body><h1>This link passes through a tracker</h1>"
-        "<p>Click tracking is off for you, but this link goes through "
-        f"<strong>{host}</strong>, a click-tracking service, and its real destination cannot "
-        "be worked out without asking that service.</p>"
-        f"<p>If you continue, <strong>{host}</strong> will learn that you clicked.</p>"
-        f'<p><a class="go" href="{href}" rel="noreferrer noopener">Continue through {host}</a>'
+        f"</style></head><body><h1>{title}</h1><p>{why.format(host=host)}</p>"
+        f"<p>{then.format(host=host)}</p>"
+        f'<p><a class="go" href="{href}" rel="noreferrer noopener">{button.format(host=host)}</a>'
         "</p></body></html>"
     )
 

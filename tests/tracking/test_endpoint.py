@@ -111,7 +111,8 @@ async def test_opaque_wrapper_without_consent_shows_a_plain_page_with_a_way_on(
     site, signer, vendor
 ) -> None:
     web = await site()
-    response = await web.get(routed(signer, BOB, vendor.opaque_click(), Purpose.CLICK_TRACKING))
+    url = routed(signer, BOB, vendor.opaque_click(), Purpose.CLICK_TRACKING)
+    response = await web.get(url, **{"Accept-Language": "en-GB,en;q=0.8"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
@@ -219,3 +220,13 @@ async def test_a_slow_vendor_cannot_pile_up_work(site, signer, vendor, grant) ->
     stats = web.services.stats
     assert stats["vendor_fetch_dropped"] == 2 and stats["vendor_fetch_failed"] == 2
     assert web.services.pending == 0
+
+
+async def test_the_tracker_page_speaks_the_reader_s_language(site, signer, vendor) -> None:
+    web = await site()
+    url = routed(signer, BOB, vendor.opaque_click(), Purpose.CLICK_TRACKING)
+    french = await web.get(url, **{"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert "Ce lien passe par un traceur" in french.text and 'lang="fr"' in french.text
+    assert french.headers["content-language"] == "fr"
+    german = await web.get(url, **{"Accept-Language": "de"})
+    assert "Weiter über" in german.text
