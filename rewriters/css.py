@@ -147,6 +147,49 @@ def stylesheet_urls(css: str, base: int = 0) -> list[CssUrl]:
     return finder.found
 
 
+_STRUCTURE = re.compile(r"/\*|[\"'{};]")
+_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*+\"?|'(?:[^'\\\n]|\\.)*+'?")
+
+
+def top_level_rules(css: str) -> list[tuple[int, int]]:
+    """Spans of the top-level rules and at-rules of a stylesheet (strings and comments
+    respected), found with one linear scan, so tinycss2 (pure Python, ~1 MB/s) only has to
+    read the rules that load something."""
+    spans: list[tuple[int, int]] = []
+    depth = start = pos = 0
+    while (m := _STRUCTURE.search(css, pos)) is not None:
+        token, at = m.group(), m.start()
+        if token == "/*":
+            close = css.find("*/", at + 2)
+            pos = len(css) if close < 0 else close + 2
+            continue
+        if token in "\"'":
+            string = _STRING.match(css, at)
+            pos = string.end() if string else at + 1
+            continue
+        pos = at + 1
+        if token == "{":
+            depth += 1
+        elif token == "}" and depth > 0:
+            depth -= 1
+        if depth == 0 and token in "};":
+            spans.append((start, pos))
+            start = pos
+    if start < len(css):
+        spans.append((start, len(css)))
+    return spans
+
+
+def loading_rules(css: str, base: int = 0) -> list[CssUrl]:
+    """:func:`stylesheet_urls` for just the top-level rules that mention ``url(`` or
+    ``@import``; offsets are ``base`` plus the position inside ``css``."""
+    found: list[CssUrl] = []
+    for start, end in top_level_rules(css):
+        if _worth_parsing(css[start:end]):
+            found.extend(stylesheet_urls(css[start:end], base + start))
+    return found
+
+
 def declaration_urls(css: str) -> list[CssUrl]:
     """URLs in a ``style=""`` value (a declaration list), offsets relative to ``css``."""
     if not _worth_parsing(css):

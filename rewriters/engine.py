@@ -96,14 +96,7 @@ def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> Rewrite
     root = mime.parse(raw)
     _read_receipts(run, root)
     bodies = [b for b in (_body(run, p) for p in _leaves(run, root)) if b is not None]
-    stats = ImageStats()
-    for body in bodies:
-        if body.html:
-            body.scan = scan(body.decoded.text, container_hides)
-            for tag in body.scan.tags:
-                if tag.name == "img" and tag.get("src"):
-                    stats.add(tag.get("src") or "", tag)
-    detector = Detector(KNOWLEDGE, identity_for(context.recipient), stats)
+    detector = Detector(KNOWLEDGE, identity_for(context.recipient), _scan_html(bodies))
     for body in bodies:
         if body.scan is not None:
             body.edits = HtmlRewriter(body.decoded.text, body.scan, detector, run.decider).run()
@@ -124,6 +117,20 @@ def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> Rewrite
     skipped = sorted(set(run.decider.notes))  # content left unscanned may still track
     notes = run.notes + skipped
     return RewriteResult(data, run.decider.findings, run.uncleanable or bool(skipped), notes)
+
+
+def _scan_html(bodies: list[Body]) -> ImageStats:
+    """Tokenize every HTML body and gather the message-wide image facts the heuristics need
+    before any decision (a helper, so no loop variable keeps a token alive afterwards)."""
+    stats = ImageStats()
+    for body in bodies:
+        if body.html:
+            body.scan = scan(body.decoded.text, container_hides)
+            for tag in body.scan.tags:
+                src = tag.get("src") if tag.name == "img" else None
+                if src:
+                    stats.add(src, tag)
+    return stats
 
 
 def _leaves(run: Run, root: mime.Part) -> list[mime.Part]:

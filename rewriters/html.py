@@ -51,19 +51,28 @@ _CONTAINER_TAGS = {
 
 
 class Attr:
-    """One attribute: unescaped value; ``start`` includes the whitespace before the name.
+    """One attribute; ``start`` includes the whitespace before the name.
 
     Offsets are stored relative to the end of the tag name, where CPython's shared small ints
-    cover them: a newsletter has thousands of attributes, and the token list is the largest
-    thing alive while a part is scanned.
+    cover them, and the value is sliced and unescaped on first use: a newsletter has thousands
+    of attributes, and the token list is alive while the part is scanned.
     """
 
-    __slots__ = ("_base", "_end", "_start", "_vstart", "name", "quote", "value")
+    __slots__ = ("_base", "_end", "_start", "_text", "_vstart", "name", "quote", "value")
+    value: str  # filled in by __getattr__ on first use, then read as a plain slot
 
-    def __init__(self, name: str, value: str, base: int, offsets: tuple[int, int, int],
+    def __init__(self, name: str, text: str, base: int, offsets: tuple[int, int, int],
                  quote: str) -> None:
-        self.name, self.value, self.quote, self._base = name, value, quote, base
+        self.name, self.quote, self._text, self._base = name, quote, text, base
         self._start, self._end, self._vstart = offsets
+
+    def __getattr__(self, name: str) -> str:
+        if name != "value":
+            raise AttributeError(name)
+        inner = 1 if self.quote else 0
+        raw = self._text[self._base + self._vstart + inner : self._base + self._end - inner]
+        self.value = unescape(raw) if "&" in raw else raw
+        return self.value
 
     @property
     def start(self) -> int:
@@ -114,19 +123,16 @@ def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
         name = _RELEVANT.get(m.group(1).lower(), "")  # shared constant: no string kept per tag
         if not name or name in attrs:
             continue
-        value = m.group(2)
-        if value is not None:
+        if m.start(2) >= 0:
             vstart, quote = m.start(2) - 1, '"'
-        elif m.group(3) is not None:
-            value, vstart, quote = m.group(3), m.start(3) - 1, "'"
-        elif m.group(4) is not None:
-            value, vstart, quote = m.group(4), m.start(4), ""
+        elif m.start(3) >= 0:
+            vstart, quote = m.start(3) - 1, "'"
+        elif m.start(4) >= 0:
+            vstart, quote = m.start(4), ""
         else:
-            value, vstart, quote = "", m.end(), ""
-        if "&" in value:
-            value = unescape(value)
+            vstart, quote = m.end(), ""
         offsets = (m.start() - start, m.end() - start, vstart - start)
-        attrs[name] = Attr(name, value, start, offsets, quote)
+        attrs[name] = Attr(name, text, start, offsets, quote)
     return attrs
 
 

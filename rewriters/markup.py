@@ -169,7 +169,7 @@ class HtmlRewriter:
             return
         if not self.decider.spend_css(end - start):
             return
-        for found in css.stylesheet_urls(self.text[start:end], start):
+        for found in css.loading_rules(self.text[start:end], start):
             kind = "remote_font" if found.kind == "font" else "css_beacon"
             result = self._decide(found.url, kind, where, bool(found.hint))
             if result is not None:
