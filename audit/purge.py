@@ -18,6 +18,7 @@ from store.audit import AuditStore
 from store.config import AuditConfig
 from store.db import Database
 from store.ledger import Ledger
+from store.tracking import TrackingStore
 
 log = logging.getLogger("consent_relay.audit")
 Progress = Callable[[str, int], None]
@@ -59,6 +60,7 @@ async def purge(
     hash_key: str,
     now: datetime | None = None,
     progress: Progress | None = None,
+    tracking_days: int | None = None,
 ) -> dict[str, int]:
     """Delete (or, with ``dry_run``, only count) expired rows; returns rows per table.
 
@@ -75,6 +77,8 @@ async def purge(
     )
     if progress is not None:
         progress(CONSENT_TABLE, counts[CONSENT_TABLE])
+    if tracking_days is not None and not dry_run:  # routed-tracker measurements (issue 6)
+        counts["tracking"] = await TrackingStore(db).purge(timedelta(days=tracking_days))
     event = "audit_purge_planned" if dry_run else "audit_purged"
     log.info(event, extra={"event": event, "dry_run": dry_run, **counts})
     return counts
@@ -89,22 +93,25 @@ def seconds_until(hour: int, now: datetime) -> float:
 
 
 async def purge_daily(
-    db: Database, config: AuditConfig, *, hash_key: str, run_at_start: bool = True
+    db: Database, config: AuditConfig, *, hash_key: str, run_at_start: bool = True,
+    tracking_days: int | None = None,
 ) -> None:
     """Server task: purge once at start, then every day at ``[audit] purge_hour`` UTC.
 
     A failed run is logged and retried the next day; cancel the task to stop it.
     """
     if run_at_start:
-        await _safe_purge(db, config, hash_key)
+        await _safe_purge(db, config, hash_key, tracking_days)
     while True:
         await asyncio.sleep(seconds_until(config.purge_hour, datetime.now(UTC)))
-        await _safe_purge(db, config, hash_key)
+        await _safe_purge(db, config, hash_key, tracking_days)
 
 
-async def _safe_purge(db: Database, config: AuditConfig, hash_key: str) -> None:
+async def _safe_purge(
+    db: Database, config: AuditConfig, hash_key: str, tracking_days: int | None
+) -> None:
     try:
-        await purge(db, config, hash_key=hash_key)
+        await purge(db, config, hash_key=hash_key, tracking_days=tracking_days)
     except asyncio.CancelledError:
         raise
     except Exception:

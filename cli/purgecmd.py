@@ -28,7 +28,7 @@ async def purge_main(args: argparse.Namespace) -> int:
     try:
         await db.upgrade("heads")
         counts = await purge(db, config.audit, args.dry_run, hash_key=config.store.hash_key,
-                             progress=_progress)
+                             progress=_progress, tracking_days=config.tracking.retention_days)
     finally:
         await db.dispose()
     for table, count in counts.items():

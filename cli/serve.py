@@ -143,7 +143,8 @@ async def start(runtime: Runtime) -> None:
         runtime.spawn(runtime.policy.watch(config.policy.watch_interval))
     runtime.spawn(runtime.reloads.watch(1.0))
     if config.audit.enabled:
-        runtime.spawn(purge_daily(runtime.db, config.audit, hash_key=config.store.hash_key))
+        runtime.spawn(purge_daily(runtime.db, config.audit, hash_key=config.store.hash_key,
+                                  tracking_days=config.tracking.retention_days))
 
 
 async def stop(runtime: Runtime) -> None:

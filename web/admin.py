@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from store.addresses import AddressError, normalize
 from store.events import NewEvent
+from store.tracking import TrackingStore
 from web.payloads import BulkImport, EventIn
 from web.rendering import Renderer
 from web.services import WebServices
@@ -186,6 +187,7 @@ class AdminApi:
         if self.services.audit is not None:
             digest = self.services.ledger.address_hash(address)
             data["decisions"] = _jsonable(await self.services.audit.recipient_records(digest))
+        data["tracking"] = _jsonable(await TrackingStore(self.services.db).export(address))
         if request.query_params.get("format") == "html":
             return self.renderer.page("export.html", "en", here=request.url.path, export=data)
         return JSONResponse(data, headers={"Content-Disposition": "inline"})
@@ -197,6 +199,7 @@ class AdminApi:
         erased_at = receipt.erased_at or datetime.now(UTC)
         eraser = getattr(self.services.audit, "erase_recipient", None)
         audit_removed = await eraser(receipt.address_hash, address) if eraser else None
+        tracking_removed = await TrackingStore(self.services.db).erase(address)
         return JSONResponse(
             {
                 "address_hash": receipt.address_hash,
@@ -205,6 +208,7 @@ class AdminApi:
                     {"controller": c, "purpose": p, "state": s} for c, p, s in receipt.suppressed
                 ],
                 "audit_references_removed": audit_removed,
+                "tracking_events_removed": tracking_removed,
                 "erased_at": erased_at.isoformat(),
                 "actor": request.state.actor,
             }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from store.audit import AuditStore, NewDecision, NewRecipient
 from store.ledger import Ledger
+from store.tracking import EventRow, TrackingStore
 from web.services import WebServices
 
 API = "/admin/api"
@@ -41,3 +44,20 @@ async def test_erasure_removes_audit_references_and_keeps_the_decision_counts(
         f"{API}/decisions", params={"since": "2020-01-01T00:00:00+00:00"}, headers=admin
     )
     assert window.json()["flags"]["messages"] == 1
+
+
+async def test_export_lists_and_erasure_removes_routed_tracking_events(
+    client: httpx.AsyncClient, admin: dict[str, str], services: WebServices
+) -> None:
+    tracking = TrackingStore(services.db)
+    opened = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    await tracking.write({}, [EventRow(ANN, "trace-1", "open_tracking", opened)],
+                         {ANN: opened.date()})
+    exported = (await client.get(f"{API}/subjects/{ANN}/export", headers=admin)).json()
+    assert exported["tracking"]["last_open"] == "2026-11-20"
+    assert exported["tracking"]["tracking_events"][0]["message_ref"] == "trace-1"
+
+    receipt = (await client.post(f"{API}/subjects/{ANN}/erase", headers=admin)).json()
+
+    assert receipt["tracking_events_removed"] == 2
+    assert await tracking.export(ANN) == {"tracking_events": [], "last_open": None}
