@@ -9,6 +9,7 @@ Non-ASCII (SMTPUTF8, RFC 6531) local parts are kept as UTF-8 after NFC normalisa
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -56,8 +57,13 @@ def domain(value: str) -> str:
     return encoded.lower()
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize(address: str) -> str:
-    """``Local@Domain`` -> ``local@a-label-domain``; angle brackets and spaces are removed."""
+    """``Local@Domain`` -> ``local@a-label-domain``; angle brackets and spaces are removed.
+
+    Memoised: the RCPT path, the cache and the policy each normalise the same address, and
+    IDNA encoding is the costly part; the function is pure.
+    """
     text = address.strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].strip()
