@@ -47,7 +47,7 @@ def strip_params(url: str, names: frozenset[str],
     removed: list[str] = []
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        key = unquote_plus(name).lower()
+        key = (unquote_plus(name) if "%" in name or "+" in name else name).lower()
         if key in names or (value and identity_hit is not None and identity_hit(value)):
             removed.append(key)
         else:
@@ -71,8 +71,12 @@ class LinkRewriter:
                                      if decider.strips(_param_vendor(n), click))
         self.strip_identity = decider.strips("unknown", click)
 
-    def rewrite(self, url: str, text: str, where: str, can_drop: bool = True) -> str | None:
+    def rewrite(self, url: str, text: Callable[[], str], where: str, can_drop: bool = True
+                ) -> str | None:
         """New URL, :data:`DROP_LINK` to replace the link by its text, or ``None`` to keep.
+
+        ``text`` yields the link's visible text; it is only computed when a parameter might be
+        removed (to recognise unsubscribe links), which is rare.
 
         ``can_drop`` is False where a link has no text of its own (plain text, VML buttons):
         an opaque wrapper there is kept and reported even when the policy prefers text.
@@ -104,7 +108,7 @@ class LinkRewriter:
         self.decider.record(det, where, "kept", detail="opaque wrapper")
         return url, True
 
-    def _params(self, url: str, text: str, where: str) -> str:
+    def _params(self, url: str, text: Callable[[], str], where: str) -> str:
         if "?" not in url or not (self.param_names or self.strip_identity):
             return url
         identity = self.detector.identity
@@ -112,7 +116,7 @@ class LinkRewriter:
         carries_identity = self.strip_identity and identity.found_in(query)
         if not carries_identity and not self._named_param_in(query):
             return url
-        if protected(url, text, self.knowledge.protected_words):
+        if protected(url, text(), self.knowledge.protected_words):
             return url
         new, removed = strip_params(url, self.param_names,
                                     identity.found_in if carries_identity else None)

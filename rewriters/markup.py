@@ -177,7 +177,7 @@ class HtmlRewriter:
 
     def _link(self, tag: Tag, attr: Attr, where: str) -> None:
         droppable = tag.name == "a" and tag.close_start >= 0
-        new = self.links.rewrite(attr.value, link_text(self.text, tag), where, droppable)
+        new = self.links.rewrite(attr.value, lambda: link_text(self.text, tag), where, droppable)
         if new is None:
             return
         if new != DROP_LINK:

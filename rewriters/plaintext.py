@@ -8,12 +8,18 @@ found with one bounded regex (no nested quantifiers); the words just before a UR
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from rewriters.links import DROP_LINK, LinkRewriter
 
 Edit = tuple[int, int, str]
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\]\[]{1,8192}", re.IGNORECASE)
 _TRAILING = ".,;:!?)'\""
+
+
+def _before(text: str, at: int) -> str:
+    """The words just before a URL stand in for its link text ("Unsubscribe: https://...")."""
+    return text[max(0, at - 60) : at]
 
 
 def rewrite_text(text: str, links: LinkRewriter, where: str = "text") -> list[Edit]:
@@ -23,7 +29,7 @@ def rewrite_text(text: str, links: LinkRewriter, where: str = "text") -> list[Ed
         url = m.group(0).rstrip(_TRAILING)
         if url.lower().startswith("www."):
             continue
-        before = text[max(0, m.start() - 60) : m.start()]
+        before = partial(_before, text, m.start())
         new = links.rewrite(url, before, where, can_drop=False)
         if new is None or new == DROP_LINK:
             continue
