@@ -18,6 +18,7 @@ to a dumping ``smtp-sink`` to check that the trackers really were removed. Not a
 Markdown table for docs/benchmarks-relay.md.
 
     .venv/bin/python bench/bench_postfix.py [--messages 2000] [--sessions 10]
+    .venv/bin/python bench/bench_postfix.py --endurance 100000   # RSS and fds over a long run
 """
 
 from __future__ import annotations
@@ -150,11 +151,21 @@ def proxy_command(kind: str, folder: Path, listen: int, upstream: int) -> list[s
     return [str(binary), "serve", "--config", str(config)]
 
 
+_BLASTS = [0]
+
+
 def blast(port: int, message: Path, count: int, sessions: int) -> float:
-    """smtp-source throughput in messages per second."""
+    """smtp-source throughput in messages per second.
+
+    Recipients are unique across every call (``-N`` numbers them per call, the domain differs
+    per call), so the relay's delivery journal never answers "already delivered" instead of
+    forwarding.
+    """
+    _BLASTS[0] += 1
+    rcpt = TO.replace("@", f"@run{_BLASTS[0]}.")
     began = time.monotonic()
     subprocess.run([program("smtp-source"), "-d", "-N", "-s", str(sessions), "-m", str(count),
-                    "-f", FROM, "-t", TO, "-F", str(message), f"127.0.0.1:{port}"],
+                    "-f", FROM, "-t", rcpt, "-F", str(message), f"127.0.0.1:{port}"],
                    check=True, timeout=600, capture_output=True)
     return count / (time.monotonic() - began)
 
@@ -228,6 +239,46 @@ def run(kind: str, size: int, message: Path, args: argparse.Namespace, work: Pat
                   lat[int(0.99 * (len(lat) - 1))] * 1000)
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def endurance(total: int, args: argparse.Namespace) -> None:
+    """Relay only, 20 KB tracked messages in chunks; RSS and open fds after each chunk."""
+    work = Path(tempfile.mkdtemp(prefix="bench-endurance-"))
+    work.chmod(0o755)
+    message = work / "message.eml"
+    message.write_bytes(tracked_message(20000))
+    sink_port, port = free_port(), free_port()
+    sink = start(smtp_sink(sink_port), sink_port, work / "sink.log")
+    relay = start(proxy_command("relay", work, port, sink_port), port, work / "relay.log")
+    chunk = max(1000, total // 20)
+    rows: list[tuple[int, float, int, float]] = []
+    try:
+        sent = 0
+        while sent < total:
+            rate = blast(port, message, min(chunk, total - sent), args.sessions)
+            sent += min(chunk, total - sent)
+            fds = len(os.listdir(f"/proc/{relay.pid}/fd"))
+            rows.append((sent, rss_mib(relay.pid), fds, rate))
+            print(f"# {sent}: rss {rows[-1][1]:.1f} MiB, fds {fds}, {rate:.0f} msgs/s",
+                  file=sys.stderr)
+    finally:
+        stop(relay)
+        stop(sink)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nendurance: {total} messages of 20 KB, {args.sessions} sessions\n")
+    print("| messages | RSS MiB | open fds | msgs/s |\n|---|---|---|---|")
+    for sent, rss, fds, rate in rows:
+        print(f"| {sent} | {rss:.1f} | {fds} | {rate:.0f} |")
+    warm = rows[min(1, len(rows) - 1)]
+    print(f"\nRSS growth after warm-up ({warm[0]} messages): "
+          f"{100 * (rows[-1][1] - warm[1]) / warm[1]:+.1f}%, fds {warm[2]} -> {rows[-1][2]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -235,7 +286,12 @@ def main() -> None:
     parser.add_argument("--latency-messages", type=int, default=200)
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--scenarios", default="direct,bare,relay")
+    parser.add_argument("--endurance", type=int, default=0, metavar="N",
+                        help="instead: N messages through the relay, RSS and fds per chunk")
     args = parser.parse_args()
+    if args.endurance:
+        endurance(args.endurance, args)
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
     work.chmod(0o755)
     results: list[Result] = []
