@@ -115,12 +115,13 @@ class Scan:
     styles: list[tuple[int, int, bool]] = field(default_factory=list)
 
 
-def parse_attrs(text: str, start: int, end: int) -> dict[str, Attr]:
+def parse_attrs(text: str, start: int, end: int, low: str | None = None) -> dict[str, Attr]:
     """Attributes of the tag text ``text[start:end]`` that can matter (see ``RELEVANT``); the
-    first of duplicate names wins. Others are skipped to keep the scan small in memory."""
+    first of duplicate names wins. Others are skipped to keep the scan small in memory.
+    ``low`` is ``text`` ASCII-lowercased, when the caller has it (names are then free)."""
     attrs: dict[str, Attr] = {}
-    for m in _ATTR.finditer(text, start, end):
-        name = _RELEVANT.get(m.group(1).lower(), "")  # shared constant: no string kept per tag
+    for m in _ATTR.finditer(text if low is None else low, start, end):
+        name = _RELEVANT.get(m.group(1) if low is not None else m.group(1).lower(), "")
         if not name or name in attrs:
             continue
         if m.start(2) >= 0:
@@ -165,7 +166,7 @@ class _Scanner:
             if m is None:
                 return
             if m.group(2):
-                name = m.group(2).lower()
+                name = m.group(2)  # matched on the lowercased copy
                 pos = self._tag(m.start(), m.end(), _NAMES.get(name, name), end, in_comment)
             elif m.group(3):
                 close = text.find(">", m.start(), end)
@@ -224,7 +225,7 @@ class _Scanner:
 
     def _start_tag(self, name: str, start: int, attrs_at: int, tag_end: int, in_comment: bool,
                    end: int) -> None:
-        attrs = parse_attrs(self.text, attrs_at, tag_end - 1)
+        attrs = parse_attrs(self.text, attrs_at, tag_end - 1, self.low)
         tag = Tag(name, start, tag_end, attrs, in_comment, start < self.hidden_until)
         self.scan.tags.append(tag)
         if name == "a":

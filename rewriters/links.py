@@ -9,6 +9,7 @@ required there, and breaking opt-out is a legal risk).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from rewriters.decisions import Decider
@@ -31,6 +32,7 @@ def protected(url: str, text: str, words: tuple[str, ...]) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
 def _param_vendor(name: str) -> str:
     low = name.lower()
     return next((vendor for prefix, vendor in PARAM_VENDORS if low.startswith(prefix)), "unknown")
