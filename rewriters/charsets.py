@@ -66,12 +66,6 @@ def decode(data: bytes, declared: str) -> Text | None:
     return Text(data.decode(TRANSPARENT), TRANSPARENT, True)
 
 
-def encode(text: str, decoded: Text, html: bool) -> bytes:
-    """Encode edited text with the part's codec; characters it lacks become references or ``?``."""
-    errors = "xmlcharrefreplace" if html else "replace"
-    return text.encode(decoded.codec, errors)
-
-
 def encode_spliced(decoded: Text, edits: list[tuple[int, int, str]], html: bool
                    ) -> bytearray | None:
     """``decoded.text`` with ``edits`` spliced in, encoded piece by piece; ``None`` if no edit

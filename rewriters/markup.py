@@ -43,6 +43,8 @@ _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
 
 
 def escape_attr(value: str, quote: str) -> str:
+    """A new attribute value token in the original quote style (unquoted ones get quotes,
+    since a cleaned URL may contain characters an unquoted value cannot hold)."""
     q = quote or '"'
     out = value.replace("&", "&amp;").replace(q, "&quot;" if q == '"' else "&#39;")
     return q + out + q
