@@ -13,10 +13,13 @@ from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from rewriters.decisions import Decider
+from rewriters.decoders import query_value, split_url
 from rewriters.detection import Detection, Detector
 from rewriters.treatment import Confidence, Purpose
 
 MAX_UNWRAP = 3
+SECURITY_HOSTS = ("safelinks.protection.outlook.com", "urldefense.proofpoint.com",
+                  "urldefense.com")
 DROP_LINK = "\x00drop-link"
 PARAM_VENDORS = (("_hs", "HubSpot"), ("__hs", "HubSpot"), ("hsctatracking", "HubSpot"),
                  ("mc_", "Mailchimp"), ("mkt_tok", "Marketo"), ("elq", "Eloqua"),
@@ -60,6 +63,22 @@ def strip_params(url: str, names: frozenset[str],
     return new + hash_ + fragment, removed
 
 
+def security_inner(url: str) -> str | None:
+    """The URL a Safe Links or Proofpoint (v2, v3) wrapper protects, for analysis only."""
+    parts = split_url(url)
+    if parts is None:
+        return None
+    if parts.host.endswith("safelinks.protection.outlook.com"):
+        return query_value(parts.query, "url")
+    if parts.host == "urldefense.proofpoint.com" and parts.path.startswith("/v2/url"):
+        encoded = query_value(parts.query, "u") or ""
+        return encoded.replace("-3A", ":").replace("_", "/").replace("-", "%") or None
+    if parts.host == "urldefense.com" and parts.path.startswith("/v3/__"):
+        inner = url.split("/v3/__", 1)[1]
+        return inner.split("__;", 1)[0] or None
+    return None
+
+
 class LinkRewriter:
     """Applies the treatment to links for one message; findings go to the decider."""
 
@@ -84,6 +103,8 @@ class LinkRewriter:
         an opaque wrapper there is kept and reported even when the policy prefers text.
         """
         current = url
+        if ("safelinks" in url or "urldefense" in url) and self._security_wrapper(url, where):
+            return None
         for _ in range(MAX_UNWRAP):
             det = self.detector.link(current)
             if det is None or det.match is None:
@@ -93,6 +114,18 @@ class LinkRewriter:
                 return None if current == url else current
         final = self._params(current, text, where)
         return None if final == url else final
+
+    def _security_wrapper(self, url: str, where: str) -> bool:
+        """Safe Links / Proofpoint protect the recipient and stay as they are (trackers.md
+        section 1), but a tracker nested inside one is still worth reporting."""
+        parts = split_url(url)
+        if parts is None or not parts.host.endswith(SECURITY_HOSTS):
+            return False
+        inner = security_inner(url)
+        det = self.detector.link(inner) if inner else None
+        if det is not None and det.match is not None:
+            self.decider.record(det, where, "kept", detail="inside a security link wrapper")
+        return True
 
     def _wrapper(self, det: Detection, url: str, where: str, can_drop: bool) -> tuple[str, bool]:
         """(next URL, whether rewriting stops here) after handling a vendor wrapper."""

@@ -99,3 +99,24 @@ def test_allowed_vendor_keeps_its_parameters_under_disclose(
     raw = html_message('<a href="https://shop.example/p?mc_eid=1&amp;_hsenc=2">x</a>')
     result = run(raw, Action.DISCLOSE, allowed_vendors=frozenset({"Mailchimp"}))
     assert b'href="https://shop.example/p?mc_eid=1"' in result.data
+
+
+def test_tracker_nested_in_a_security_wrapper_is_reported_but_left_in_place(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    inner = (
+        "https%3A%2F%2F1a2b.r.us-east-1.awstrack.me%2FL0%2Fhttps%3A%252F%252Fshop.example%2F1%2Fx"
+    )
+    raw = html_message(
+        f'<a href="https://eur01.safelinks.protection.outlook.com/?url={inner}&amp;data=05">x</a>'
+    )
+    result = run(raw)
+    assert result.data == raw
+    assert [(f.vendor, f.action) for f in result.findings] == [("Amazon SES", "kept")]
+
+
+def test_a_link_that_merely_mentions_safelinks_is_still_cleaned(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    raw = html_message('<a href="https://shop.example/?q=safelinks&amp;mc_eid=9">x</a>')
+    assert run(raw).data == html_message('<a href="https://shop.example/?q=safelinks">x</a>')
