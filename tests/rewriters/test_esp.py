@@ -5,6 +5,7 @@ import pytest
 
 from rewriters.esp import PROFILES, esp_switches, get_profile, profiles, warnings
 from rewriters.headers import get_values, header_end, parse_fields
+from rewriters.treatment import Purpose
 
 BODY = b"<html><body><p>Hello</p></body></html>\r\n"
 MESSAGE = (
@@ -149,3 +150,34 @@ def test_profile_sources_are_recorded_for_every_switching_profile() -> None:
     for name in PROFILES:
         if name != "generic":
             assert get_profile(name).source, name
+
+
+def test_only_the_unconsented_purpose_is_switched_off() -> None:
+    raw = _with(b"X-Mailgun-Track: yes", b"X-Mailgun-Track-Clicks: yes")
+    out, _ = esp_switches(raw, "mailgun", [Purpose.CLICK_TRACKING])
+    assert get_values(out, "X-Mailgun-Track-Clicks") == ["no"]
+    assert get_values(out, "X-Mailgun-Track") == ["yes"]  # the sender's choice for opens stays
+    assert get_values(out, "X-Mailgun-Track-Opens") == []
+
+
+def test_sendgrid_switches_off_clicks_only_and_leaves_opens_alone() -> None:
+    out, _ = esp_switches(MESSAGE, "sendgrid", ["click_tracking"])
+    filters = json.loads(get_values(out, "X-SMTPAPI")[0])["filters"]
+    assert filters == {"clicktrack": {"settings": {"enable": 0}}}
+
+
+def test_no_purpose_to_switch_off_changes_nothing() -> None:
+    out, notes = esp_switches(MESSAGE, "postmark", [])
+    assert out is MESSAGE and notes == []
+
+
+def test_mandrill_drops_only_the_click_entries_from_the_senders_list() -> None:
+    raw = _with(b"X-MC-Track: opens, clicks_htmlonly")
+    out, _ = esp_switches(raw, "mandrill", [Purpose.CLICK_TRACKING])
+    assert get_values(out, "X-MC-Track") == ["opens"]
+
+
+def test_mandrill_without_a_senders_list_switches_everything_off_and_says_so() -> None:
+    out, notes = esp_switches(MESSAGE, "mandrill", [Purpose.OPEN_TRACKING])
+    assert get_values(out, "X-MC-Track") == [""]
+    assert "esp_switch_coarse:mandrill" in notes
