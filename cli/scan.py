@@ -8,13 +8,18 @@ bytes to :func:`rewriters.apply`; file errors become one line and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from cli.config import load_config
+from policy.tomlfile import FileError
 from rewriters import Action, RewriteContext, RewriteResult, Treatment, apply
+from web.links import LinkSigner
+from web.routing import routing_context
 
 EXIT_FILE_ERROR = 2
 COLUMNS = ("vendor", "kind", "where", "host", "action", "confidence", "detail")
@@ -35,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rewrite.add_argument("--stop-url", default=None, help="stop-tracking link for the footer")
     rewrite.add_argument("--language", default="en", help="footer language (en fr de it es nl)")
     rewrite.add_argument("--consent-since", default=None, help="consent date, YYYY-MM-DD")
+    rewrite.add_argument(
+        "--config", type=Path, default=None,
+        help="relay config: kept trackers are routed through its signed /t/ URLs and the "
+        "footer gets the recipient's signed stop-tracking link, as the relay would send it",
+    )
     rewrite.set_defaults(func=run_rewrite)
 
 
@@ -74,10 +84,19 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def context_from(args: argparse.Namespace) -> RewriteContext:
-    """The rewrite context the options describe (a ``--config`` option can extend this)."""
+    """The rewrite context the options describe; ``--config`` adds the relay's signed URLs."""
     since = datetime.fromisoformat(args.consent_since) if args.consent_since else None
-    return RewriteContext(recipient=args.recipient, stop_tracking_url=args.stop_url,
-                          consent_since=since)
+    context = RewriteContext(recipient=args.recipient, stop_tracking_url=args.stop_url,
+                             consent_since=since)
+    if args.config is None:
+        return context
+    web = load_config(args.config).web
+    signer = LinkSigner(web.signing_keys, web.base_url, web.link_max_age_days)
+    return dataclasses.replace(
+        context,
+        stop_tracking_url=args.stop_url or signer.stop_tracking_url(args.recipient),
+        route_url=routing_context(web.signing_keys, web.base_url, args.recipient, "preview"),
+    )
 
 
 def run_rewrite(args: argparse.Namespace) -> int:
@@ -86,10 +105,15 @@ def run_rewrite(args: argparse.Namespace) -> int:
         return EXIT_FILE_ERROR
     try:
         context = context_from(args)
+    except FileError as exc:
+        print(f"consent-relay: config error:\n{exc}", file=sys.stderr)
+        return EXIT_FILE_ERROR
     except ValueError as exc:
         print(f"consent-relay: bad --consent-since: {exc}", file=sys.stderr)
         return EXIT_FILE_ERROR
-    treatment = Treatment(Action(args.treatment), footer_language=args.language)
+    routed = args.config is not None and args.treatment == Action.DISCLOSE.value
+    treatment = Treatment(Action(args.treatment), footer_language=args.language,
+                          route_through_relay=routed, per_recipient=routed)
     result = apply(raw, treatment, context)
     for note in result.notes:
         print(f"consent-relay: note: {note}", file=sys.stderr)
