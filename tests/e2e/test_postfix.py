@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,8 @@ MAY_BE_SENT_TWICE = re.compile(r"to=<([^>]+)>.*may be sent more than once")
 
 
 def test_relay_killed_mid_stream_loses_no_message(
-    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory
+    postfix: PostfixInstance, sink: Sink, relay_factory: RelayFactory,
+    record_property: Callable[[str, object], None],
 ) -> None:
     total = 150
     ids = [f"crash{i:04d}@sales.example.com" for i in range(total)]
@@ -156,6 +158,9 @@ def test_relay_killed_mid_stream_loses_no_message(
           f"lost {len(lost)}, duplicated {len(duplicates)} (extra copies "
           f"{sum(n - 1 for n in duplicates.values())}), postfix 'may be sent more than once' "
           f"for {len(warned)} recipients, relay starts {relay.starts}")
+    record_property("crash_lost", len(lost))
+    record_property("crash_duplicates", sum(n - 1 for n in duplicates.values()))
+    record_property("crash_may_be_sent_twice", len(warned))
     assert not lost, f"lost {lost[:10]}" + _diagnose(postfix, relay)
     # A duplicate is acceptable only where the kill fell between upstream's acceptance and the
     # relay's reply, which Postfix reports as "may be sent more than once" for that recipient.
