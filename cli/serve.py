@@ -31,6 +31,7 @@ from policy.tomlfile import FileError
 from relay.access import Access, load_users
 from relay.capture import start_capture
 from relay.contracts import Observer
+from relay.footers import FooterTemplates
 from relay.handler import RelayHandler
 from relay.pipeline import PipelineSettings
 from relay.server import RelayServer
@@ -111,6 +112,7 @@ class Runtime:
             journal=self.journal,
             observers=observers,
             context_factory=with_routing(context_factory(self.signer), self.routes),
+            footers=FooterTemplates(config.policy.file.parent),
         )
 
     def web_services(self) -> WebServices:

@@ -9,6 +9,7 @@ Every error reply comes from :mod:`relay.errors`; nothing here returns exception
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -19,6 +20,7 @@ from relay import errors, replies
 from relay.access import Access
 from relay.config import UpstreamConfig
 from relay.contracts import ContextFactory, Decider, Delivery, Journal, Observer, plain_context
+from relay.footers import FooterTemplates
 from relay.pipeline import PipelineSettings, message_id, prepare
 from relay.session import ConnectionState, state_of
 from relay.transaction import Transaction, strictest
@@ -46,6 +48,7 @@ class RelayHandler:
         journal: Journal | None = None,
         observers: tuple[Observer, ...] = (),
         context_factory: ContextFactory = plain_context,
+        footers: FooterTemplates | None = None,
     ) -> None:
         self.upstream_config = upstream
         self.local_hostname = local_hostname
@@ -56,6 +59,7 @@ class RelayHandler:
         self.journal = journal
         self.observers = observers
         self.context_factory = context_factory
+        self.footers = footers
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -183,6 +187,9 @@ class RelayHandler:
         decisions = await self._recheck_category(tx, raw)
         treatment = strictest([d.treatment for d in decisions])
         context = self.context_factory(tx.recipients[0], decisions[0], tx.trace_id)
+        if treatment.footer_template and self.footers is not None:
+            text = self.footers.text(treatment.footer_template)
+            context = dataclasses.replace(context, footer_text=text or context.footer_text)
         began = time.monotonic()
         prepared = await prepare(raw, treatment, context, tx.trace_id, self.pipeline)
         elapsed = time.monotonic() - began

@@ -9,9 +9,11 @@ import pytest
 from smtp_client import LineClient
 
 from policy.service import PolicyService
+from relay.footers import FooterTemplates
 from store.cache import ConsentCache
 from store.db import Database
 from store.ledger import Ledger
+from web.links import LinkSigner, context_factory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +97,23 @@ async def test_unreachable_store_strips_and_still_delivers(relay_factory, upstre
     assert b"mailtrack.io" not in upstream.accepted[0].content
     assert service.cache.store_errors >= 1
     await db.dispose()
+
+
+async def test_admin_footer_template_named_by_the_policy_is_used(
+    relay_factory, upstream, ledger: Ledger, tmp_path: Path
+) -> None:
+    (tmp_path / "footer.txt").write_text("ACME tracks $purposes via $vendors. Stop: $stop_url\n")
+    policy = (ROOT / "tests" / "data" / "relay" / "policy.toml").read_text()
+    (tmp_path / "policy.toml").write_text(
+        policy.replace('footer_language = "en"', 'footer_template = "footer.txt"')
+    )
+    await ledger.record("bob@example.net", ["open_tracking", "click_tracking"], "granted",
+                        method="admin")
+    service = PolicyService(tmp_path / "policy.toml", ConsentCache(ledger, 0))
+    relay = await relay_factory(decider=service)
+    relay.handler.footers = FooterTemplates(tmp_path)
+    relay.handler.context_factory = context_factory(LinkSigner(["k"], "https://relay.test", 30))
+    replies = await relay_sample(relay.port, ["bob@example.net"])
+    assert replies[-1].startswith("250")
+    text = upstream.accepted[0].content.decode("utf-8", "replace")
+    assert "ACME tracks" in text and "https://relay.test/p/" in text
