@@ -6,34 +6,20 @@ and dropped).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from scratch_pg import scratch_database_async
 
 from store.db import Database
 from store.tracking import TrackingBuffer, TrackingStore
 
-PG_ENV = "CONSENT_RELAY_TEST_PG"
 ANN = "ann@example.org"
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'tracking.db'}")
@@ -41,18 +27,10 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield database
         await database.dispose()
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set")
-    name = f"cr_tracking_{uuid.uuid4().hex[:12]}"
-    await _admin(base, f'CREATE DATABASE "{name}"')
-    database = Database(make_url(base).set(database=name).render_as_string(hide_password=False))
-    try:
-        await database.upgrade("heads")
+    async with scratch_database_async("cr_tracking") as url:
+        database = Database(url)
         yield database
-    finally:
         await database.dispose()
-        await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_counts_add_up_across_flushes(backend: Database) -> None:
