@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -37,3 +42,13 @@ def test_systemd_unit_reloads_with_sighup_and_drops_every_capability() -> None:
     for line in ("ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=\n",
                  "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes"):
         assert line in unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_unit_passes_systemd_analyze_verify() -> None:
+    script = DOC.parents[1] / "deploy" / "verify-unit.sh"
+    env = {**os.environ, "CONSENT_RELAY_BIN": str(Path(sys.executable).parent / "consent-relay")}
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=120,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.strip() == "", done.stderr  # any systemd complaint fails the test
