@@ -153,14 +153,18 @@ def test_relay_killed_mid_stream_loses_no_message(
     counts = collections.Counter(d.message_id.strip("<>") for d in sink.deliveries)
     lost = [i for i in ids if counts[i] == 0]
     duplicates = {i: n for i, n in counts.items() if n > 1}
-    warned = set(MAY_BE_SENT_TWICE.findall(postfix.log_text()))
+    log = postfix.log_text()
+    warned = set(MAY_BE_SENT_TWICE.findall(log))
+    suppressed = log.count("Already delivered upstream, not sent again")
     print(f"\ncrash test: {total} messages, relay killed after {killed_at} deliveries, "
           f"lost {len(lost)}, duplicated {len(duplicates)} (extra copies "
           f"{sum(n - 1 for n in duplicates.values())}), postfix 'may be sent more than once' "
-          f"for {len(warned)} recipients, relay starts {relay.starts}")
+          f"for {len(warned)} recipients, retries answered from the delivery journal "
+          f"{suppressed}, relay starts {relay.starts}")
     record_property("crash_lost", len(lost))
     record_property("crash_duplicates", sum(n - 1 for n in duplicates.values()))
     record_property("crash_may_be_sent_twice", len(warned))
+    record_property("crash_suppressed_by_journal", suppressed)
     assert not lost, f"lost {lost[:10]}" + _diagnose(postfix, relay)
     # A duplicate is acceptable only where the kill fell between upstream's acceptance and the
     # relay's reply, which Postfix reports as "may be sent more than once" for that recipient.
