@@ -21,6 +21,7 @@ from relay.contracts import Delivery
 from rewriters.treatment import Action, Finding, Purpose
 from store.addresses import AddressError, normalize
 from store.audit import AuditStore, NewDecision, NewRecipient
+from store.batching import GroupCommit
 from store.config import AuditConfig
 from store.db import Database
 from store.ledger import Ledger
@@ -64,6 +65,7 @@ class AuditRecorder:
         self._hasher = Ledger(db, hash_key)
         self._key = hash_key.encode("utf-8")
         self.recorded = 0
+        self._batches: GroupCommit[NewDecision] = GroupCommit(self.store.add_many)
 
     def recipient_hash(self, recipient: str) -> str:
         """The ledger's keyed hash of the normalised address (raw lowercased if invalid)."""
@@ -131,9 +133,10 @@ class AuditRecorder:
         )
 
     async def delivered(self, delivery: Delivery) -> None:
+        """Return once the record is committed; concurrent records share one transaction."""
         if not self.config.enabled:
             return
-        await self.store.add(self.record_of(delivery))
+        await self._batches.submit(self.record_of(delivery))
         self.recorded += 1
 
     async def subject_records(self, address: str) -> list[dict[str, Any]]:

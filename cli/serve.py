@@ -26,6 +26,7 @@ from audit.reloads import ReloadTracker
 from cli.config import Config
 from cli.configcmd import load_or_report
 from cli.logsetup import configure
+from cli.workers import supervise
 from policy.service import PolicyService
 from policy.tomlfile import FileError
 from relay.access import Access, load_users
@@ -53,6 +54,7 @@ log = logging.getLogger("consent_relay.serve")
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="run the SMTP relay and its web pages")
     parser.add_argument("--config", type=Path, default=Path("config.example.toml"))
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=main)
 
 
@@ -61,8 +63,10 @@ def main(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     configure(config.audit.json_logs)
+    if args.worker is None and config.relay.workers > 1:
+        return supervise(args.config, config)
     try:
-        return asyncio.run(run(config))
+        return asyncio.run(run(config, args.worker))
     except FileError as exc:
         print(f"policy error:\n{exc}")
         return 2
@@ -74,8 +78,10 @@ def main(args: argparse.Namespace) -> int:
 class Runtime:
     """Everything the relay process owns, built once from the configuration."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, worker: int | None = None) -> None:
         self.config = config
+        self.worker = worker
+        self.primary = worker in (None, 0)
         self.metrics = MetricsObserver()
         self.db = Database(config.store.url)
         self.ledger = Ledger(self.db, config.store.hash_key, config.store.controller,
@@ -83,7 +89,9 @@ class Runtime:
         self.cache = TimedConsentCache(self.ledger, config.store.cache_ttl, self.metrics,
                                        timeout=config.store.lookup_timeout)
         self.policy = PolicyService(config.policy.file, self.cache)
-        self.journal = DeliveryJournal(self.db) if config.relay.dedup else None
+        self.journal = (
+            DeliveryJournal(self.db, shared=worker is not None) if config.relay.dedup else None
+        )
         self.recorder = AuditRecorder(self.db, config.store.hash_key, config.audit)
         self.reloads = ReloadTracker(self.policy, self.recorder, self.metrics)
         self.signer = LinkSigner(config.web.signing_keys, config.web.base_url,
@@ -127,22 +135,25 @@ class Runtime:
 
 async def start(runtime: Runtime) -> None:
     config = runtime.config
-    await runtime.db.upgrade("heads")
+    if runtime.worker is None:
+        await runtime.db.upgrade("heads")  # with workers, the supervisor migrated already
     if runtime.journal is not None:
         await runtime.journal.load()
-    if config.upstream.capture_dir is not None:
+    if runtime.primary and config.upstream.capture_dir is not None:
         capture = await start_capture(
             config.upstream.capture_dir, config.upstream.host, config.upstream.port
         )
         runtime.servers.append(capture)
         log.info("capture_listening", extra={"dir": str(config.upstream.capture_dir)})
     await runtime.tracking.start()
-    if config.web.enabled:
+    if runtime.primary and config.web.enabled:
         runtime.web = await start_web(create_app(runtime.web_services()), config.web.listen)
         log.info("web_listening", extra={"listen": config.web.listen})
-    await runtime.smtp.start()
+    await runtime.smtp.start(reuse_port=runtime.worker is not None)
     if config.policy.watch_interval > 0:
         runtime.spawn(runtime.policy.watch(config.policy.watch_interval))
+    if not runtime.primary:
+        return
     runtime.spawn(runtime.reloads.watch(1.0))
     if config.audit.enabled:
         runtime.spawn(purge_daily(runtime.db, config.audit, hash_key=config.store.hash_key,
@@ -164,8 +175,8 @@ async def stop(runtime: Runtime) -> None:
     await runtime.db.dispose()
 
 
-async def run(config: Config) -> int:
-    runtime = Runtime(config)
+async def run(config: Config, worker: int | None = None) -> int:
+    runtime = Runtime(config, worker)
     await start(runtime)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -41,6 +41,7 @@ class RelayConfig(_Section):
     idle_timeout: float = Field(default=300.0, gt=0)
     shutdown_grace: float = Field(default=30.0, ge=0)
     dedup: bool = True
+    workers: int = Field(default=1, ge=1, le=64, description="Processes sharing the port.")
     trace_header: bool = True
 
     @field_validator("listen")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import rewriters
 from relay.config import DkimConfig, UpstreamConfig
+from relay.dkim import apply_dkim
+from rewriters.esp import esp_switches
 from rewriters.headers import get_values, prepend_fields
 from rewriters.treatment import Action, RewriteContext, RewriteResult, Treatment
 
@@ -44,18 +46,15 @@ def message_id(raw: bytes) -> str | None:
 def _esp_step(
     raw: bytes, treatment: Treatment, settings: PipelineSettings
 ) -> tuple[bytes, list[str]]:
-    if treatment.action is not Action.STRIP or settings.upstream.profile == "generic":
+    """The ESP must not add back the tracking the treatment strips (report mode: no change)."""
+    if treatment.action is Action.REPORT or settings.upstream.profile == "generic":
         return raw, []
-    from rewriters.esp import esp_switches
-
-    return esp_switches(raw, settings.upstream.profile)
+    return esp_switches(raw, settings.upstream.profile, treatment.strip_purposes)
 
 
 def _dkim_step(original: bytes, data: bytes, settings: PipelineSettings) -> bytes:
     if data == original or settings.dkim.mode == "next_hop":
         return data
-    from relay.dkim import apply_dkim
-
     return apply_dkim(original, data, settings.dkim)
 
 

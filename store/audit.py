@@ -165,6 +165,13 @@ class Window:
 FLAGS = ("changed", "uncleanable", "report_mode", "store_unreachable", "duplicate_suppressed")
 
 
+def _decision_row(record: NewDecision) -> AuditDecision:
+    columns = {k: v for k, v in vars(record).items() if k in AuditDecision.__table__.c}
+    flags = {name: bool(record.flags.get(name)) for name in FLAGS}
+    return AuditDecision(**_fit(AuditDecision, columns), **flags,
+                         recipient_count=len(record.recipients))
+
+
 class AuditStore:
     """Writes and reads the audit tables on the shared database."""
 
@@ -173,23 +180,25 @@ class AuditStore:
 
     async def add(self, record: NewDecision) -> int:
         """Write one decision with its recipients and findings in one transaction."""
-        columns = {k: v for k, v in vars(record).items() if k in AuditDecision.__table__.c}
-        flags = {name: bool(record.flags.get(name)) for name in FLAGS}
-        row = AuditDecision(**_fit(AuditDecision, columns), **flags,
-                            recipient_count=len(record.recipients))
+        return (await self.add_many([record]))[0]
+
+    async def add_many(self, records: Sequence[NewDecision]) -> list[int]:
+        """Write several decisions in ONE transaction (the recorder's group commit)."""
+        rows = [_decision_row(record) for record in records]
         async with self.db.session() as session, session.begin():
-            session.add(row)
+            session.add_all(rows)
             await session.flush()
-            session.add_all(
-                AuditRecipient(decision_id=row.id, **_fit(AuditRecipient, vars(r)))
-                for r in record.recipients
-            )
-            session.add_all(
-                AuditFinding(decision_id=row.id, count=n,
-                             **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a}))
-                for v, k, a, n in record.findings
-            )
-        return row.id
+            for row, record in zip(rows, records, strict=True):
+                session.add_all(
+                    AuditRecipient(decision_id=row.id, **_fit(AuditRecipient, vars(r)))
+                    for r in record.recipients
+                )
+                session.add_all(
+                    AuditFinding(decision_id=row.id, count=n,
+                                 **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a}))
+                    for v, k, a, n in record.findings
+                )
+        return [row.id for row in rows]
 
     async def add_reload(self, event: str, version: str, detail: str = "") -> None:
         async with self.db.session() as session, session.begin():

@@ -10,15 +10,16 @@ Checks are answered from memory: :meth:`DeliveryJournal.load` reads the keys of 
 ``window`` at start-up (so a relay restarted after a crash recognises the retries), and every
 write also lands in memory. A retry that reaches *another* relay instance sharing the database
 is therefore not recognised; that costs a possible duplicate, never a loss, and saves a
-database query on every message. Writes are group-committed: while one transaction is in
+database query on every message (``shared`` journals, used when several workers share a
+port, do ask the database on a miss). Writes are group-committed: while one transaction is in
 flight, keys from other connections queue up and go in the next one, and each caller's
 ``remember`` returns only once its own key is committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete, select
@@ -26,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.batching import GroupCommit
 from store.db import Database
 from store.models import Base, UTCDateTime, utcnow
 
@@ -42,13 +44,15 @@ class DeliveredMessage(Base):
 class DeliveryJournal:
     """The relay's :class:`relay.contracts.Journal`, on the shared store."""
 
-    def __init__(self, db: Database, window: timedelta = timedelta(days=2)) -> None:
+    def __init__(
+        self, db: Database, window: timedelta = timedelta(days=2), *, shared: bool = False
+    ) -> None:
         self.db = db
         self.window = window
+        self.shared = shared
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
-        self._pending: list[tuple[str, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batches: GroupCommit[str] = GroupCommit(self._write)
 
     def _note(self, key: str) -> None:
         self._recent[key] = None
@@ -70,33 +74,27 @@ class DeliveryJournal:
         return len(self._recent)
 
     async def already_delivered(self, key: str) -> bool:
-        return key in self._recent
+        """Memory first; with ``shared`` (several workers) a miss also asks the database."""
+        if key in self._recent:
+            return True
+        if not self.shared:
+            return False
+        async with self.db.engine.connect() as connection:
+            found = await connection.scalar(
+                select(DeliveredMessage.key).where(DeliveredMessage.key == key)
+            )
+        return found is not None
 
     async def remember(self, key: str) -> None:
         """Return once ``key`` is committed; raise if the store failed to commit it."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((key, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        await done
+        await self._batches.submit(key)
         self._note(key)
 
-    async def _write_batches(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            rows = [{"key": key, "delivered_at": utcnow()} for key, _ in batch]
-            statement = self._insert.on_conflict_do_nothing(index_elements=["key"])
-            try:
-                async with self.db.engine.begin() as connection:
-                    await connection.execute(statement, rows)
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+    async def _write(self, keys: Sequence[str]) -> None:
+        rows = [{"key": key, "delivered_at": utcnow()} for key in keys]
+        statement = self._insert.on_conflict_do_nothing(index_elements=["key"])
+        async with self.db.engine.begin() as connection:
+            await connection.execute(statement, rows)
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget entries older than ``older_than``; returns how many were removed."""

@@ -143,3 +143,24 @@ def test_walkthrough_consent_granted_on_the_cli_gives_a_disclosed_mail_with_a_wo
         process.communicate(timeout=40)
     shown = cli("consent", "show", "bob@example.net", "--config", str(config), cwd=config.parent)
     assert "withdrawn" not in shown.stdout, "opening the page (GET) must not change consent"
+
+
+def test_two_workers_share_the_port_and_both_stop_on_sigterm(
+    example_setup: tuple[Path, int],
+) -> None:
+    config, port = example_setup
+    text = config.read_text().replace("shutdown_grace = 30", "shutdown_grace = 5\nworkers = 2")
+    config.write_text(text)
+    process = start(config)
+    try:
+        wait_for_port(port, process)
+        for number in range(6):
+            send(port, "tracked.eml" if number == 0 else "tracked-followup.eml",
+                 f"r{number}@example.net")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output.decode()
+    assert len(list((config.parent / "outbox").glob("*.eml"))) == 6

@@ -1,0 +1,56 @@
+"""``[relay] workers = N``: N relay processes sharing the SMTP port with SO_REUSEPORT.
+
+The supervisor migrates the store once, starts the workers (``serve --worker I``), forwards
+SIGTERM/SIGINT (drain and stop) and SIGHUP (reload policy) to them, and exits with the worst
+worker's status. Worker 0 also runs what must exist once per host: the web listener (pages,
+admin API, ``/metrics`` for worker 0), the capture server, the audit purge and the policy
+reload recorder. Each worker has its own consent cache (staleness bounded by ``cache_ttl``, as
+between instances) and checks the delivery journal in the database on a memory miss, so a
+client's retry that lands on another worker is still recognised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from cli.config import Config
+from store.db import Database
+
+
+def _migrate(config: Config) -> None:
+    async def upgrade() -> None:
+        db = Database(config.store.url)
+        try:
+            await db.upgrade("heads")
+        finally:
+            await db.dispose()
+
+    asyncio.run(upgrade())
+
+
+def supervise(config_path: Path, config: Config) -> int:
+    _migrate(config)
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--config",
+                          str(config_path), "--worker", str(index)])
+        for index in range(config.relay.workers)
+    ]
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM if signum == signal.SIGINT else signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    while any(w.poll() is None for w in workers):
+        if any(w.poll() not in (None, 0) for w in workers):
+            forward(signal.SIGTERM, None)  # one worker failed: stop the rest cleanly
+        time.sleep(0.2)
+    return max(w.returncode or 0 for w in workers)
