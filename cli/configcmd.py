@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from cli.config import Config, load_config
+from policy.engine import Policy
 from policy.tomlfile import FileError
 from relay.access import hash_password, load_users
+from relay.dkim import check as dkim_check
+from rewriters.esp import warnings as esp_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -47,20 +50,13 @@ def warnings_for(config: Config) -> list[str]:
         out.append("[web] signing_keys holds the example value; set a long random secret")
     if not config.upstream.verify and config.upstream.tls != "none":
         out.append("[upstream] verify = false: the upstream certificate is not checked")
-    try:
-        from rewriters.esp import warnings as esp_warnings
-
-        out.extend(f"[upstream] profile {config.upstream.profile}: {w}"
-                   for w in esp_warnings(config.upstream.profile))
-    except ImportError:
-        pass
+    out.extend(f"[upstream] profile {config.upstream.profile}: {w}"
+               for w in esp_warnings(config.upstream.profile))
     return out
 
 
 def _check_files(config: Config) -> list[str]:
     problems: list[str] = []
-    from policy.engine import Policy
-
     try:
         Policy.load(config.policy.file)
     except FileError as exc:
@@ -72,6 +68,7 @@ def _check_files(config: Config) -> list[str]:
     for key, path in (("tls_cert", config.relay.tls_cert), ("tls_key", config.relay.tls_key)):
         if path is not None and not path.is_file():
             problems.append(f"[relay] {key}: {path} does not exist")
+    problems.extend(dkim_check(config.dkim))
     return problems
 
 

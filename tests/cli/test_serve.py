@@ -164,3 +164,13 @@ def test_two_workers_share_the_port_and_both_stop_on_sigterm(
             process.kill()
     assert process.returncode == 0, output.decode()
     assert len(list((config.parent / "outbox").glob("*.eml"))) == 6
+
+
+def test_config_check_reports_a_missing_dkim_key_for_resigning(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "policy.example.toml", tmp_path / "policy.example.toml")
+    config = tmp_path / "config.toml"
+    config.write_text('[dkim]\nmode = "resign"\nselector = "s1"\ndomain = "example.org"\n'
+                      'private_key = "missing.pem"\n')
+    result = cli("config", "check", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "[dkim] private_key: cannot read" in result.stderr
