@@ -9,6 +9,7 @@ Every error reply comes from :mod:`relay.errors`; nothing here returns exception
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -96,8 +97,9 @@ class RelayHandler:
         return replies.format_reply(replies.R250_SENDER_OK, trace=trace)
 
     async def _upstream_for(self, state: ConnectionState) -> Upstream:
-        if state.upstream is not None and state.upstream.connected:
+        if state.upstream is not None and state.upstream.connected and not state.upstream_idle:
             await state.upstream.rset()
+        state.upstream_idle = False
         if state.upstream is None or not state.upstream.connected:
             state.upstream = Upstream(self.upstream_config, self.local_hostname)
             await state.upstream.open()
@@ -177,10 +179,15 @@ class RelayHandler:
             delivery.upstream_seconds = time.monotonic() - sent
             return await self._finish(delivery, errors.reply_for(exc, tx.trace_id), started)
         delivery.upstream_seconds = time.monotonic() - sent
-        if self.journal is not None:
-            await self._remember(key, tx.trace_id)
+        state.upstream_idle = True  # transaction complete: the next MAIL needs no RSET
         delivery.upstream_reply = accepted.line()
-        return await self._finish(delivery, _delivered_reply(accepted, tx.trace_id), started)
+        reply = _delivered_reply(accepted, tx.trace_id)
+        if self.journal is None:
+            return await self._finish(delivery, reply, started)
+        # journal and audit commit side by side: the duplicate window is one commit, not two
+        _, answer = await asyncio.gather(self._remember(key, tx.trace_id),
+                                         self._finish(delivery, reply, started))
+        return answer
 
     async def _prepare(self, tx: Transaction, raw: bytes) -> tuple[Delivery, bytes]:
         """Settle the treatment (category header may tighten it) and rewrite the body once."""

@@ -19,6 +19,7 @@ class ConnectionState:
     upstream: Upstream | None = None
     transaction: Transaction | None = None
     in_flight: int = 0
+    upstream_idle: bool = False  # upstream finished a transaction; no RSET needed before MAIL
 
     def next_trace(self) -> str:
         self.counter += 1
