@@ -57,7 +57,7 @@ def domain(value: str) -> str:
     return encoded.lower()
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def normalize(address: str) -> str:
     """``Local@Domain`` -> ``local@a-label-domain``; angle brackets and spaces are removed.
 

@@ -24,6 +24,8 @@ log = logging.getLogger("consent_relay.store")
 DEFAULT_TIMEOUT = 2.0
 
 
+SWEEP_FLOOR = 1024
+
 class ConsentCache:
     """TTL cache in front of :meth:`Ledger.states`; ``store_errors`` counts fail-closed answers."""
 
@@ -42,6 +44,7 @@ class ConsentCache:
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[str, tuple[float, ConsentState]] = {}
+        self._next_sweep = SWEEP_FLOOR
         self.store_errors = 0
         self.hits = 0
         self.misses = 0
@@ -93,12 +96,22 @@ class ConsentCache:
             self._failed(exc, len(addresses))
             return {a: ConsentState.unknown(a, reachable=False) for a in addresses}
         if self.ttl > 0:
-            if len(self._entries) + len(states) > self.max_entries:
-                self._entries.clear()
+            self._evict(len(states))
             expires = self._clock() + self.ttl
             for address, state in states.items():
                 self._entries[address] = (expires, state)
         return states
+
+    def _evict(self, incoming: int) -> None:
+        """Drop expired entries now and then, so memory follows the live set (rate x TTL)
+        instead of every address seen; past ``max_entries`` start afresh."""
+        if len(self._entries) + incoming > self.max_entries:
+            self._entries.clear()
+        if len(self._entries) < self._next_sweep:
+            return
+        now = self._clock()
+        self._entries = {a: e for a, e in self._entries.items() if e[0] > now}
+        self._next_sweep = max(SWEEP_FLOOR, 2 * len(self._entries))
 
     def _failed(self, exc: BaseException, count: int) -> None:
         self.store_errors += 1

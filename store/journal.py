@@ -31,7 +31,7 @@ from store.batching import GroupCommit
 from store.db import Database
 from store.models import Base, UTCDateTime, utcnow
 
-MAX_REMEMBERED = 200_000
+MAX_REMEMBERED = 50_000
 
 
 class DeliveredMessage(Base):
@@ -50,12 +50,12 @@ class DeliveryJournal:
         self.db = db
         self.window = window
         self.shared = shared
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent: OrderedDict[bytes, None] = OrderedDict()  # raw digests: half the memory
         self._insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
         self._batches: GroupCommit[str] = GroupCommit(self._write)
 
     def _note(self, key: str) -> None:
-        self._recent[key] = None
+        self._recent[bytes.fromhex(key)] = None
         if len(self._recent) > MAX_REMEMBERED:
             self._recent.popitem(last=False)
 
@@ -75,7 +75,7 @@ class DeliveryJournal:
 
     async def already_delivered(self, key: str) -> bool:
         """Memory first; with ``shared`` (several workers) a miss also asks the database."""
-        if key in self._recent:
+        if bytes.fromhex(key) in self._recent:
             return True
         if not self.shared:
             return False
