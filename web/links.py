@@ -30,7 +30,7 @@ from typing import Any
 
 from policy.decision import Decision
 from relay.contracts import ContextFactory
-from rewriters.treatment import Purpose, RewriteContext
+from rewriters.treatment import Action, Purpose, RewriteContext
 from store.addresses import AddressError, normalize
 
 VERSION = "v1"
@@ -201,10 +201,12 @@ def context_factory(signer: LinkSigner, controller: str | None = None) -> Contex
     owner = controller or signer.controller
 
     def build(recipient: str, decision: Decision, trace_id: str) -> RewriteContext:
-        try:
-            url: str | None = signer.stop_tracking_url(recipient, owner)
-        except (AddressError, ValueError):
-            url = None  # the policy refuses such recipients; never fail a transaction here
+        url: str | None = None
+        if decision.treatment.action is Action.DISCLOSE:  # only a footer carries the link
+            try:
+                url = signer.stop_tracking_url(recipient, owner)
+            except (AddressError, ValueError):
+                url = None  # the policy refuses such recipients; never fail a transaction
         return RewriteContext(
             recipient=recipient,
             stop_tracking_url=url,

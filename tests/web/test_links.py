@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from policy.decision import Decision
-from rewriters.treatment import STRIP
+from rewriters.treatment import STRIP, Action, Treatment
 from store.state import ConsentState, ConsentStatus, PurposeState
 from web.links import (
     ALL_PURPOSES,
@@ -131,7 +131,7 @@ def test_the_context_factory_gives_the_personal_link_and_earliest_consent_date()
             "click_tracking": PurposeState(ConsentStatus.GRANTED, early, 1),
         },
     )
-    decision = Decision(STRIP, "rule", "v", consent)
+    decision = Decision(Treatment(Action.DISCLOSE), "rule", "v", consent)
     context = context_factory(signer())("ann@example.com", decision, "trace-1")
     assert context.recipient == "ann@example.com"
     assert context.consent_since == early
@@ -139,3 +139,5 @@ def test_the_context_factory_gives_the_personal_link_and_earliest_consent_date()
     assert context.stop_tracking_url is not None
     token = context.stop_tracking_url.removeprefix(f"{BASE}/p/")
     assert signer().verify(token).recipient == "ann@example.com"
+    stripped = context_factory(signer())("ann@example.com", Decision(STRIP, "r", "v", consent), "t")
+    assert stripped.stop_tracking_url is None  # no footer under strip, so no link is signed
