@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from store.audit import AuditStore
 from store.config import AuditConfig
 from store.db import Database
 from store.ledger import Ledger
+from store.retention import Retention
 from store.tracking import TrackingStore
 
 log = logging.getLogger("consent_relay.audit")
@@ -38,10 +38,10 @@ def cutoffs(config: AuditConfig, now: datetime) -> dict[str, datetime]:
 async def _purge_evidence(
     db: Database, hash_key: str, cutoff: datetime, dry_run: bool, progress: Progress | None
 ) -> int:
-    stale = await AuditStore(db).stale_consent(cutoff)
+    stale = await Retention(db).stale_consent(cutoff)
     if dry_run:
         return sum(stale.values())
-    ledger, store = Ledger(db, hash_key), AuditStore(db)
+    ledger, store = Ledger(db, hash_key), Retention(db)
     removed = 0
     for done, address in enumerate(sorted(stale), start=1):
         if not await store.stale_consent(cutoff, [address]):
@@ -68,7 +68,7 @@ async def purge(
     erasure must use the ledger's key. ``progress(table, count)`` is told as tables finish.
     """
     limits = cutoffs(config, now or datetime.now(UTC))
-    counts = await AuditStore(db).purge(limits, dry_run)
+    counts = await Retention(db).purge(limits, dry_run)
     if progress is not None:
         for table, count in counts.items():
             progress(table, count)
