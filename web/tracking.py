@@ -18,10 +18,12 @@ import contextlib
 import html
 import ipaddress
 import logging
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from importlib import resources
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -53,54 +55,11 @@ PAGE_HEADERS = {
 }
 MAX_REDIRECTS = 3
 # title, why, what continuing means, button; {host} is the tracker's host name
-PAGE_TEXT = {
-    "en": (
-        "This link passes through a tracker",
-        "Click tracking is off for you, but this link goes through {host}, a click-tracking "
-        "service, and its real destination cannot be worked out without asking that service.",
-        "If you continue, {host} will learn that you clicked.",
-        "Continue through {host}",
-    ),
-    "fr": (
-        "Ce lien passe par un traceur",
-        "Le suivi des clics est désactivé pour vous, mais ce lien passe par {host}, un service "
-        "de suivi des clics, et sa vraie destination ne peut être connue sans interroger ce "
-        "service.",
-        "Si vous continuez, {host} saura que vous avez cliqué.",
-        "Continuer via {host}",
-    ),
-    "de": (
-        "Dieser Link läuft über einen Tracker",
-        "Die Klickverfolgung ist für Sie ausgeschaltet, aber dieser Link führt über {host}, "
-        "einen Dienst zur Klickverfolgung, und sein eigentliches Ziel lässt sich nicht "
-        "ermitteln, ohne diesen Dienst zu fragen.",
-        "Wenn Sie fortfahren, erfährt {host}, dass Sie geklickt haben.",
-        "Weiter über {host}",
-    ),
-    "it": (
-        "Questo link passa da un tracker",
-        "Il tracciamento dei clic è disattivato per te, ma questo link passa da {host}, un "
-        "servizio di tracciamento dei clic, e la sua vera destinazione non si può conoscere "
-        "senza interrogare quel servizio.",
-        "Se continui, {host} saprà che hai cliccato.",
-        "Continua tramite {host}",
-    ),
-    "es": (
-        "Este enlace pasa por un rastreador",
-        "El seguimiento de clics está desactivado para usted, pero este enlace pasa por "
-        "{host}, un servicio de seguimiento de clics, y su destino real no puede conocerse sin "
-        "consultar a ese servicio.",
-        "Si continúa, {host} sabrá que ha hecho clic.",
-        "Continuar a través de {host}",
-    ),
-    "nl": (
-        "Deze link loopt via een tracker",
-        "Het volgen van klikken staat voor u uit, maar deze link loopt via {host}, een dienst "
-        "die klikken volgt, en de echte bestemming is niet te achterhalen zonder die dienst "
-        "te vragen.",
-        "Als u doorgaat, weet {host} dat u hebt geklikt.",
-        "Doorgaan via {host}",
-    ),
+PAGE_TEXT: dict[str, tuple[str, str, str, str]] = {
+    language: (texts["title"], texts["why"], texts["then"], texts["button"])
+    for language, texts in tomllib.loads(
+        resources.files("web").joinpath("data/interstitial.toml").read_text("utf-8")
+    ).items()
 }
 
 
