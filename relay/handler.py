@@ -9,7 +9,6 @@ Every error reply comes from :mod:`relay.errors`; nothing here returns exception
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -181,13 +180,11 @@ class RelayHandler:
         delivery.upstream_seconds = time.monotonic() - sent
         state.upstream_idle = True  # transaction complete: the next MAIL needs no RSET
         delivery.upstream_reply = accepted.line()
-        reply = _delivered_reply(accepted, tx.trace_id)
-        if self.journal is None:
-            return await self._finish(delivery, reply, started)
-        # journal and audit commit side by side: the duplicate window is one commit, not two
-        _, answer = await asyncio.gather(self._remember(key, tx.trace_id),
-                                         self._finish(delivery, reply, started))
-        return answer
+        if self.journal is not None:
+            # first, and alone: on SQLite the audit commit would compete for the write lock
+            # and widen the window in which a crash can still cause a duplicate
+            await self._remember(key, tx.trace_id)
+        return await self._finish(delivery, _delivered_reply(accepted, tx.trace_id), started)
 
     async def _prepare(self, tx: Transaction, raw: bytes) -> tuple[Delivery, bytes]:
         """Settle the treatment (category header may tighten it) and rewrite the body once."""
