@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT = 2.0
 
 SWEEP_FLOOR = 1024
 
+
 class ConsentCache:
     """TTL cache in front of :meth:`Ledger.states`; ``store_errors`` counts fail-closed answers."""
 
@@ -45,6 +46,10 @@ class ConsentCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, ConsentState]] = {}
         self._next_sweep = SWEEP_FLOOR
+        self._generation = 0  # bumped by invalidate(): in-flight reads must not be cached
+        self._inflight: dict[str, asyncio.Future[ConsentState]] = {}
+        self._queue: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
         self.store_errors = 0
         self.hits = 0
         self.misses = 0
@@ -53,6 +58,7 @@ class ConsentCache:
 
     def invalidate(self, recipient: str | None = None) -> None:
         """Forget one address (normalised or not), or everything when ``recipient`` is None."""
+        self._generation += 1
         if recipient is None:
             self._entries.clear()
             return
@@ -90,17 +96,52 @@ class ConsentCache:
         return {a: found[a] for a in addresses}
 
     async def _fetch(self, addresses: list[str]) -> dict[str, ConsentState]:
+        """Join the next batch: concurrent RCPTs of many connections share one query."""
+        loop = asyncio.get_running_loop()
+        waiting: dict[str, asyncio.Future[ConsentState]] = {}
+        for address in addresses:
+            future = self._inflight.get(address)
+            if future is None:
+                future = self._inflight[address] = loop.create_future()
+                self._queue.append(address)
+            waiting[address] = future
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_batches())
+        return {a: await f for a, f in waiting.items()}
+
+    async def _read_batches(self) -> None:
         try:
-            states = await asyncio.wait_for(self.ledger.states(addresses), self.timeout)
-        except Exception as exc:  # any store failure means: no consent, keep delivering
-            self._failed(exc, len(addresses))
-            return {a: ConsentState.unknown(a, reachable=False) for a in addresses}
-        if self.ttl > 0:
-            self._evict(len(states))
+            await self._read_queue()
+        finally:  # whatever happened, nobody waits forever: unanswered means no consent
+            for address, future in list(self._inflight.items()):
+                if not future.done():
+                    future.set_result(ConsentState.unknown(address, reachable=False))
+            self._inflight.clear()
+            self._queue.clear()
+
+    async def _read_queue(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            generation = self._generation
+            states = await self._query(batch)
+            cacheable = self.ttl > 0 and generation == self._generation
+            if cacheable:  # an invalidation during the query: do not cache what it read
+                self._evict(len(states))
             expires = self._clock() + self.ttl
-            for address, state in states.items():
-                self._entries[address] = (expires, state)
-        return states
+            for address in batch:
+                state = states.get(address) or ConsentState.unknown(address)
+                if cacheable and state.reachable:
+                    self._entries[address] = (expires, state)
+                future = self._inflight.pop(address)
+                if not future.done():
+                    future.set_result(state)
+
+    async def _query(self, batch: list[str]) -> dict[str, ConsentState]:
+        try:
+            return await asyncio.wait_for(self.ledger.states(batch), self.timeout)
+        except Exception as exc:  # any store failure means: no consent, keep delivering
+            self._failed(exc, len(batch))
+            return {a: ConsentState.unknown(a, reachable=False) for a in batch}
 
     def _evict(self, incoming: int) -> None:
         """Drop expired entries now and then, so memory follows the live set (rate x TTL)
