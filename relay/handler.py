@@ -26,11 +26,12 @@ from relay.session import ConnectionState, state_of
 from relay.transaction import Transaction, strictest
 from relay.upstream import Reply, Upstream, UpstreamError, UpstreamRefused
 from rewriters.headers import get_values
-from rewriters.treatment import Action
+from rewriters.treatment import Action, Purpose, Treatment
 
 log = logging.getLogger("consent_relay.relay")
 
 FORWARDED_MAIL_OPTIONS = ("BODY=8BITMIME", "SMTPUTF8")
+STRIP_ALL = Treatment(Action.STRIP, strip_purposes=frozenset(Purpose))
 
 
 class RelayHandler:
@@ -141,6 +142,9 @@ class RelayHandler:
         tx, upstream = state.transaction, state.upstream
         state.transaction = None
         if tx is None or upstream is None or not tx.decisions:
+            if envelope.rcpt_tos:  # recipients were accepted, then upstream failed: retry
+                return replies.format_reply(replies.R451_TRANSACTION_ABORTED,
+                                            trace=state.connection_id)
             return replies.R503_NO_TRANSACTION
         state.in_flight += 1
         try:
@@ -213,8 +217,13 @@ class RelayHandler:
         category = values[0].strip().lower()
         fresh = [await self.decider.decide(tx.sender, r, category) for r in tx.recipients]
         pinned = tx.decisions[0].treatment
-        if strictest([pinned, *[d.treatment for d in fresh]]) is pinned:
+        chosen = strictest([pinned, *[d.treatment for d in fresh]])
+        if chosen is pinned:
             return tx.decisions
+        if chosen.needs_own_transaction and len(tx.recipients) > 1:
+            # one body cannot carry several people's personal links: strip for all instead
+            log.info("category_tightened_to_strip", extra={"trace": tx.trace_id})
+            return [dataclasses.replace(d, treatment=STRIP_ALL) for d in fresh]
         return fresh
 
     async def _remember(self, key: str, trace: str) -> None:

@@ -32,6 +32,9 @@ R451_UPSTREAM_TIMEOUT = (
     "451 4.4.2 Upstream did not answer in time; the message may have been delivered "
     "({trace})"  # RFC 5321 4.5.3.2.6: timeout after the final dot
 )
+R451_TRANSACTION_ABORTED = (
+    "451 4.4.2 Upstream failed during this transaction; send it again ({trace})"  # X.4.2
+)
 R451_REWRITE_FAILED = "451 4.3.0 Message could not be processed, try again later ({trace})"
 R452_TOO_MANY_RECIPIENTS = (
     "452 4.5.3 Too many recipients, try again in a new transaction ({trace})"  # RFC 5321 4.5.3.1.10

@@ -70,6 +70,7 @@ class RelaySMTP(SMTP):
             self._writer.close()
             return
         if payload.content is None:
+            await self._abandon_transaction()
             self._set_post_data_state()
             await self.push(replies.R552_TOO_BIG if payload.too_big else replies.R500_LINE_TOO_LONG)
             return
@@ -77,6 +78,16 @@ class RelaySMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push(status)
+
+    async def _abandon_transaction(self) -> None:
+        """A refused payload ends the transaction here and upstream (RSET), not at next MAIL."""
+        if self.session is None:
+            return
+        state = state_of(self.session)
+        state.transaction = None
+        if state.upstream is not None and state.upstream.connected:
+            await state.upstream.rset()
+            state.upstream_idle = True
 
     def _set_post_data_state(self) -> None:
         super()._set_post_data_state()  # type: ignore[no-untyped-call]

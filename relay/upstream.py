@@ -70,6 +70,8 @@ def _translate(exc: Exception, *, after_data: bool = False) -> UpstreamError:
         return UpstreamRefused(Reply(exc.code, exc.message))
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return UpstreamTimeout(str(exc))
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return UpstreamLost(str(exc))
     if isinstance(exc, aiosmtplib.SMTPConnectError | OSError) and not after_data:
         return UpstreamUnavailable(str(exc))
     return UpstreamLost(f"{type(exc).__name__}: {exc}")

@@ -123,11 +123,12 @@ class ConsentCache:
         while self._queue:
             batch, self._queue = self._queue, []
             generation = self._generation
+            started = self._clock()  # the TTL runs from the read, not from its answer
             states = await self._query(batch)
             cacheable = self.ttl > 0 and generation == self._generation
             if cacheable:  # an invalidation during the query: do not cache what it read
                 self._evict(len(states))
-            expires = self._clock() + self.ttl
+            expires = started + self.ttl
             for address in batch:
                 state = states.get(address) or ConsentState.unknown(address)
                 if cacheable and state.reachable:

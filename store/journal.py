@@ -86,9 +86,13 @@ class DeliveryJournal:
         return found is not None
 
     async def remember(self, key: str) -> None:
-        """Return once ``key`` is committed; raise if the store failed to commit it."""
-        await self._batches.submit(key)
+        """Return once ``key`` is committed; raise if the store failed to commit it.
+
+        Noted in memory first: upstream has accepted, so that fact holds even if this caller
+        is cancelled (client gone) while the commit is pending.
+        """
         self._note(key)
+        await self._batches.submit(key)
 
     async def _write(self, keys: Sequence[str]) -> None:
         rows = [{"key": key, "delivered_at": utcnow()} for key in keys]

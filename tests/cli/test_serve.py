@@ -154,6 +154,10 @@ def test_two_workers_share_the_port_and_both_stop_on_sigterm(
     process = start(config)
     try:
         wait_for_port(port, process)
+        # worker 0 runs the capture server (the upstream here); a worker that is up before it
+        # would rightly answer 451, so wait for it as an MTA's retry would
+        capture = int(config.read_text().split("[upstream]")[1].split("port = ")[1].split()[0])
+        wait_for_port(capture, process)
         for number in range(6):
             send(port, "tracked.eml" if number == 0 else "tracked-followup.eml",
                  f"r{number}@example.net")

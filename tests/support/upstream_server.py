@@ -26,6 +26,7 @@ class Accepted:
 class ScriptedUpstream:
     mail_reply: str | None = None
     rcpt_replies: dict[str, str] = field(default_factory=dict)
+    drop_on_rcpt: set[str] = field(default_factory=set)
     data_reply: str | None = None
     drop_on_data: bool = False
     hang_on_data: bool = False
@@ -44,6 +45,9 @@ class ScriptedUpstream:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
+        if address in self.drop_on_rcpt:
+            server.transport.close()
+            return "421 closing"
         reply = self.rcpt_replies.get(address)
         if reply:
             return reply
