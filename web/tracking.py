@@ -302,5 +302,16 @@ async def _check_public(url: str) -> None:
     loop = asyncio.get_running_loop()
     infos: list[Any] = await loop.getaddrinfo(host, port, type=0)
     addresses = {info[4][0] for info in infos}
-    if not addresses or not all(ipaddress.ip_address(a).is_global for a in addresses):
+    if not addresses or not all(_public(a) for a in addresses):
         raise FetchRefused(f"{host} is not a public address")
+
+
+EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
+
+
+def _public(address: str) -> bool:
+    """Global, and not an IPv6 form that embeds an IPv4 address (IPv4-compatible, NAT64)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in EMBEDDING_V4):
+        return False
+    return ip.is_global
