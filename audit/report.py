@@ -31,7 +31,10 @@ def parse_since(text: str, now: datetime) -> datetime:
     """``7d``, ``24h``, ``30m``, ``2w`` before ``now``, or an ISO date/time (UTC if naive)."""
     match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text.lower())
     if match:
-        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+        try:
+            return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+        except (OverflowError, ValueError):
+            raise ValueError(f"--since {text!r}: too far back") from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:

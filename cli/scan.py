@@ -18,6 +18,7 @@ from pathlib import Path
 from cli.config import load_config
 from policy.tomlfile import FileError
 from rewriters import Action, RewriteContext, RewriteResult, Treatment, apply
+from store.addresses import AddressError, normalize
 from web.links import LinkSigner
 from web.routing import routing_context
 
@@ -102,6 +103,11 @@ def context_from(args: argparse.Namespace) -> RewriteContext:
 def run_rewrite(args: argparse.Namespace) -> int:
     raw = _read(args.file)
     if raw is None:
+        return EXIT_FILE_ERROR
+    try:
+        normalize(args.recipient)
+    except AddressError as exc:
+        print(f"consent-relay: bad --recipient: {exc}", file=sys.stderr)
         return EXIT_FILE_ERROR
     try:
         context = context_from(args)

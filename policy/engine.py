@@ -143,6 +143,8 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise FileError(path, [f"{path}: TOML syntax error: {exc}"]) from exc
+        except RecursionError as exc:
+            raise FileError(path, [f"{path}: nested too deeply to be a policy file"]) from exc
         model = validate(path, text, data, PolicyFile)
         _check_unique_ids(path, text, model)
         return cls(model, hashlib.sha256(raw).hexdigest()[:12], path)

@@ -172,7 +172,7 @@ class CategoryRule(_Strict):
 class PolicyFile(_Strict):
     """The whole policy file. Rules are tried in order; the first match wins, else default."""
 
-    version: int = Field(default=1, description="Policy file format version (1).")
+    version: Literal[1] = Field(default=1, description="Policy file format version (1).")
     name: str = Field(default="", description="Free text shown in logs and explain output.")
     default: Options = Field(description="Required: the treatment when no rule matches.")
     rules: list[Rule] = Field(default_factory=list, description="Ordered rules.")

@@ -146,8 +146,11 @@ class PolicyService:
         """Reload whenever the file changes; run as a task, cancel to stop."""
         while True:
             await asyncio.sleep(interval)
-            if self.changed():
-                self.reload()
+            try:
+                if self.changed():
+                    self.reload()
+            except Exception:  # the watcher must outlive any one bad file or I/O error
+                log.exception("policy_watch_failed", extra={"path": str(self.path)})
 
     def install_sighup(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Reload on SIGHUP (Unix); a no-op where signals cannot be attached."""

@@ -88,6 +88,8 @@ def load_model(path: Path, model: type[M], overrides: dict[str, Any] | None = No
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FileError(path, [f"{path}: TOML syntax error: {exc}"]) from exc
+    except RecursionError as exc:
+        raise FileError(path, [f"{path}: nested too deeply to be a valid file"]) from exc
     if overrides:
         data.update(overrides)
     return validate(path, text, data, model)

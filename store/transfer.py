@@ -89,18 +89,28 @@ def read_events(
         return [], [f"{path}: cannot read: {exc.strerror or exc}"]
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+        try:
+            header = list(reader.fieldnames or [])
+        except (csv.Error, UnicodeDecodeError) as exc:
+            return [], [f"{path}:1: header: not valid CSV/UTF-8: {exc}"]
         missing = [c for c in REQUIRED if c not in header]
         unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-        if missing or unknown:
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if missing or unknown or twice:
             what = [f"missing column {c!r}" for c in missing]
             what += [f"unknown column {c!r}" for c in unknown]
+            what += [f"column {c!r} appears twice" for c in twice]
             return [], [f"{path}:1: header: {'; '.join(what)}"]
         try:
             for number, row in enumerate(reader, start=1):
                 try:
+                    if None in row:
+                        raise ValueError(
+                            f"{len(header) + len(row[None])} fields, the header has "
+                            f"{len(header)} (quote values that contain commas)"
+                        )
                     events.extend(_row_events(row, controller, now))
-                except ValueError as exc:
+                except (ValueError, OverflowError) as exc:
                     problems.append(f"{path}:{reader.line_num}: {exc}")
                 if progress is not None and number % PROGRESS_EVERY == 0:
                     print(f"validated {number} rows", file=progress, flush=True)

@@ -162,3 +162,8 @@ async def test_an_empty_period_renders_in_every_format(db: Database) -> None:
     assert as_csv(report).count("\n") == 1 + len(report.totals)
     page = as_html(report)
     assert "None in this period." in page and 'class="chart"' not in page
+
+
+def test_since_too_far_back_is_an_argument_error() -> None:
+    with pytest.raises(ValueError, match="too far back"):
+        parse_since("99999999999d", datetime.now(UTC))

@@ -46,3 +46,10 @@ def test_unreadable_config_is_one_clear_error(capsys: pytest.CaptureFixture[str]
                  "bob@example.net", "--treatment", "disclose", "--config", "/nonexistent.toml"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot read" in err and "Traceback" not in err
+
+
+def test_bad_recipient_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["rewrite", str(ROOT / "examples" / "tracked.eml"), "--recipient",
+                 "not an address", "--treatment", "strip"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad --recipient" in err and "consent-since" not in err
