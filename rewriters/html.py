@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
+from html.entities import html5 as _HTML5
 
 _TAG_REST = re.compile(r"(?:[^>\"'=]++|=\s*+\"[^\"]*+\"|=\s*+'[^']*+'|[=\"'])*+>")
 _ATTR = re.compile(
@@ -44,6 +45,35 @@ _TRIGGER = re.compile(
     + "|".join(sorted((re.escape(n) for n in URL_TAGS | _RAW_TEXT), key=len, reverse=True))
     + r")(?=[\s/>])|(/a)[\s>])|" + _WORDS
 )
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*+;?)")
+_LEGACY_MAX = max(len(name) for name in _HTML5 if not name.endswith(";"))
+
+
+def _attr_ref(m: re.Match[str]) -> str:
+    """One character reference inside an attribute value, decoded as HTML5 does there.
+
+    Numeric references and ``&name;`` decode; a legacy name without ``;`` (``&reg``,
+    ``&copy``) decodes only when the character after it is neither ``=`` nor alphanumeric,
+    so ``?currency=EUR&region=eu`` keeps its ``&region``.
+    """
+    ref = m.group(1)
+    if ref[0] == "#" or (ref.endswith(";") and ref in _HTML5):
+        return unescape(m.group(0))
+    for size in range(min(len(ref), _LEGACY_MAX), 1, -1):
+        name = ref[:size]
+        if name in _HTML5 and not name.endswith(";"):
+            after = ref[size : size + 1] or m.string[m.end() : m.end() + 1]
+            if after == "=" or (after.isascii() and after.isalnum()):
+                return m.group(0)
+            return _HTML5[name] + ref[size:]
+    return m.group(0)
+
+
+def unescape_attr(raw: str) -> str:
+    """An attribute value's text as a browser reads it (see ``_attr_ref``)."""
+    return _CHARREF.sub(_attr_ref, raw) if "&" in raw else raw
+
+
 _CONTAINER_TAGS = {
     name: re.compile(r"<(/?)" + name + r"(?=[\s/>])[^>]{0,4000}>")
     for name in CONTAINERS
@@ -69,10 +99,14 @@ class Attr:
     def __getattr__(self, name: str) -> str:
         if name != "value":
             raise AttributeError(name)
-        inner = 1 if self.quote else 0
-        raw = self._text[self._base + self._vstart + inner : self._base + self._end - inner]
-        self.value = unescape(raw) if "&" in raw else raw
+        self.value = unescape_attr(self.raw)
         return self.value
+
+    @property
+    def raw(self) -> str:
+        """The value as written, references not decoded and quotes not included."""
+        inner = 1 if self.quote else 0
+        return self._text[self._base + self._vstart + inner : self._base + self._end - inner]
 
     @property
     def start(self) -> int:

@@ -13,7 +13,7 @@ import re
 from rewriters import css
 from rewriters.decisions import Decider
 from rewriters.detection import Detection, Detector
-from rewriters.html import Attr, Scan, Tag, link_text
+from rewriters.html import Attr, Scan, Tag, link_text, unescape_attr
 from rewriters.links import DROP_LINK, LinkRewriter
 from rewriters.pixels import invisible, large
 
@@ -42,11 +42,20 @@ FETCHING_RELS = frozenset({"stylesheet", "preload", "prefetch", "dns-prefetch", 
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
 
 
-def escape_attr(value: str, quote: str) -> str:
+def escape_attr(value: str, quote: str, raw_amp: bool = False) -> str:
     """A new attribute value token in the original quote style (unquoted ones get quotes,
-    since a cleaned URL may contain characters an unquoted value cannot hold)."""
+    since a cleaned URL may contain characters an unquoted value cannot hold).
+
+    ``raw_amp`` keeps the original's bare ``&`` style (``?a=1&b=2``) when no ``&`` of the new
+    value would then read as a character reference; otherwise every ``&`` becomes ``&amp;``.
+    """
     q = quote or '"'
-    out = value.replace("&", "&amp;").replace(q, "&quot;" if q == '"' else "&#39;")
+    quoted = "&quot;" if q == '"' else "&#39;"
+    if raw_amp:
+        out = value.replace(q, quoted)
+        if unescape_attr(out) == value:
+            return q + out + q
+    out = value.replace("&", "&amp;").replace(q, quoted)
     return q + out + q
 
 
@@ -128,7 +137,10 @@ class HtmlRewriter:
         if value == "":
             self.edits.append((attr.start, attr.end, ""))
         elif value is not None:
-            self.edits.append((attr.value_start, attr.end, escape_attr(value, attr.quote)))
+            raw = attr.raw
+            raw_amp = "&" in raw and "&amp;" not in raw.lower()
+            self.edits.append((attr.value_start, attr.end,
+                               escape_attr(value, attr.quote, raw_amp)))
 
     def _attr_resource(self, tag: Tag, attr: Attr, kind: str, where: str) -> None:
         hidden = tag.name in ("img", "v:image", "v:imagedata") and invisible(tag)
