@@ -13,7 +13,9 @@ from functools import partial
 from rewriters.links import DROP_LINK, LinkRewriter
 
 Edit = tuple[int, int, str]
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\]\[]{1,8192}", re.IGNORECASE)
+# RFC 3986 characters only (quotes and square brackets aside, as before), so a URL followed
+# directly by Japanese text or an em dash ends there instead of swallowing the text.
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&()*+,;=%]{1,8192}", re.IGNORECASE)
 _TRAILING = ".,;:!?)'\""
 
 

@@ -38,3 +38,24 @@ def test_attribute_values_decode_references_as_browsers_do() -> None:
     assert unescape_attr("a=1&amp;b=2&#38;c&#x26;d") == "a=1&b=2&c&d"
     assert unescape_attr("&copy; &copy &copy") == "\u00a9 \u00a9 \u00a9"
     assert unescape_attr("&notareference; &ampx") == "&notareference; &ampx"
+
+
+def _plain(text: str) -> bytes:
+    return (
+        b"From: a@vendor.example\r\nTo: alice@example.org\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + text.encode()
+    )
+
+
+def test_plain_text_url_stops_before_japanese_text_and_em_dash(run: Rewrite) -> None:
+    text = (
+        "セールはhttps://www.example.com/sale?mc_eid=zz。ありがとうございました。\r\n"
+        "Details: https://mailtrack.io/trace/link/0a1b?url=https%3A%2F%2Fwww.example.com"
+        "%2Fquote&userId=1&signature=ab—thanks, Bob\r\n"
+    )
+    result = run(_plain(text))
+    assert result.data == _plain(
+        "セールはhttps://www.example.com/sale。ありがとうございました。\r\n"
+        "Details: https://www.example.com/quote—thanks, Bob\r\n"
+    )
