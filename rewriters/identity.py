@@ -44,15 +44,19 @@ class Identity:
         return self._local_part_in(lowered) or self._in_mailgun_token(url)
 
     def _local_part_in(self, lowered: str) -> bool:
+        """The bare local part counts only as a whole query-parameter value (``?u=billing``):
+        role mailbox names (``billing``, ``support``) are common words in URL paths."""
         if self.local_part is None:
             return False
-        for sep in ("=", "/"):
-            start = lowered.find(sep + self.local_part)
-            while start >= 0:
-                end = start + 1 + len(self.local_part)
-                if end == len(lowered) or lowered[end] in "&/#?;.":
-                    return True
-                start = lowered.find(sep + self.local_part, end)
+        if "://" in lowered:  # a whole URL: only its query (callers may pass just the query)
+            query_at = lowered.find("?")
+            if query_at < 0:
+                return False
+            lowered = lowered[query_at + 1 :]
+        lowered = lowered.partition("#")[0]
+        for pair in lowered.replace(";", "&").split("&"):
+            if pair.partition("=")[2] == self.local_part:
+                return True
         return False
 
     def _in_mailgun_token(self, url: str) -> bool:

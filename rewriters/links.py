@@ -53,7 +53,8 @@ def strip_params(url: str, names: frozenset[str],
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
         key = (unquote_plus(name) if "%" in name or "+" in name else name).lower()
-        if key in names or (value and identity_hit is not None and identity_hit(value)):
+        # "=" + value: the bare local part counts only as a whole parameter value
+        if key in names or (value and identity_hit is not None and identity_hit("=" + value)):
             removed.append(key)
         else:
             kept.append(pair)

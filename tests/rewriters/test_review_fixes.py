@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from rewriters import RewriteResult
 from rewriters.html import unescape_attr
@@ -59,3 +60,20 @@ def test_plain_text_url_stops_before_japanese_text_and_em_dash(run: Rewrite) -> 
         "セールはhttps://www.example.com/sale。ありがとうございました。\r\n"
         "Details: https://www.example.com/quote—thanks, Bob\r\n"
     )
+
+
+def test_role_mailbox_name_in_an_image_path_is_not_an_identity_hit(
+    run: Rewrite, data_dir: Path
+) -> None:
+    raw = (data_dir / "review" / "role-mailbox-icon.eml").read_bytes()
+    result = run(raw, recipient="billing@corp.example")
+    assert result.data == raw
+    assert result.findings == []
+
+
+def test_bare_local_part_as_a_whole_query_value_is_still_removed(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    link = '<a href="https://shop.example/billing/p?u=billing&amp;id=7">x</a>'
+    result = run(html_message(link), recipient="billing@corp.example")
+    assert result.data == html_message('<a href="https://shop.example/billing/p?id=7">x</a>')
