@@ -129,6 +129,10 @@ def _delimited(raw: bytes, start: int, end: int, delim: bytes) -> list[tuple[int
             continue
         closing = raw.startswith(b"--", pos)
         nl = raw.find(b"\n", pos, end)
+        # RFC 2046: only linear whitespace may follow "--B" or "--B--" on a delimiter line,
+        # so "--XX_signed" is not a delimiter of "XX"
+        if raw[pos + 2 * closing : end if nl < 0 else nl].strip(b" \t\r"):
+            continue
         crlf = i - 2 >= start and raw[i - 2 : i] == b"\r\n"
         outer = i if i == start else (i - 2 if crlf else i - 1)
         lines.append((outer, end if nl < 0 else nl + 1, closing))

@@ -77,3 +77,29 @@ def test_bare_local_part_as_a_whole_query_value_is_still_removed(
     link = '<a href="https://shop.example/billing/p?u=billing&amp;id=7">x</a>'
     result = run(html_message(link), recipient="billing@corp.example")
     assert result.data == html_message('<a href="https://shop.example/billing/p?id=7">x</a>')
+
+
+_PIXEL = ('<img src="https://acme.us12.list-manage.com/track/open.php?u=6a8b1c&amp;id=4f2e9d'
+          '&amp;e=83b1a2c4d5" width="1" height="1">')
+
+
+def test_nested_boundary_sharing_the_outer_prefix_keeps_signed_part_untouched(
+    run: Rewrite,
+) -> None:
+    raw = (
+        "From: a@x.example\r\nTo: alice@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n'
+        "--XX\r\n"
+        'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
+        'micalg=sha-256; boundary="XX_signed"\r\n\r\n'
+        "--XX_signed\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        f"<p>Signed body</p>{_PIXEL}\r\n\r\n"
+        "--XX_signed\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        "MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAKCAMIIB\r\n"
+        "--XX_signed--\r\n\r\n"
+        "--XX--\r\n"
+    ).encode()
+    result = run(raw)
+    assert result.data == raw
+    assert result.findings == []
