@@ -201,6 +201,8 @@ def _disclose(run: Run, bodies: list[Body], treatment: Treatment, ctx: RewriteCo
                          ctx.consent_since, ctx.stop_tracking_url)
     for body in bodies:
         ascii_only = body.decoded.guessed or body.part.cte in ("", "7bit")
+        if not ascii_only and not _encodes(lines, body.decoded.codec):
+            ascii_only = True  # "donné" in us-ascii or Shift_JIS must not become "donn?"
         if body.html:
             block = footer.as_html(lines, ctx.stop_tracking_url, body.eol, ascii_only)
             at = footer.html_insert_at(body.decoded.text)
@@ -208,6 +210,15 @@ def _disclose(run: Run, bodies: list[Body], treatment: Treatment, ctx: RewriteCo
             block = footer.as_text(lines, body.eol, ascii_only)
             at = len(body.decoded.text.rstrip("\r\n"))
         body.edits.append((at, at, block))
+
+
+def _encodes(lines: list[str], codec: str) -> bool:
+    """Whether the footer encodes strictly in the part's codec."""
+    try:
+        "\n".join(lines).encode(codec)
+    except (UnicodeError, LookupError):
+        return False
+    return True
 
 
 def _edited_bytes(body: Body) -> bytearray | None:

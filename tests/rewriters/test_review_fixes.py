@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import quopri
 from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 
-from rewriters import RewriteResult
+from rewriters import Action, RewriteResult
 from rewriters.html import unescape_attr
 
 HtmlBuilder = Callable[..., bytes]
@@ -103,3 +107,40 @@ def test_nested_boundary_sharing_the_outer_prefix_keeps_signed_part_untouched(
     result = run(raw)
     assert result.data == raw
     assert result.findings == []
+
+
+_MAILTRACK = ("https://mailtrack.io/trace/link/0a1b2c3d4e5f60718293a4b5c6d7e8f901234567?url="
+              "https%3A%2F%2Fwww.example.com%2Fquote&userId=1234567&signature=abcdef0123")
+
+
+def _disclosed_text(run: Rewrite, charset: str, cte: str, body: bytes) -> str:
+    raw = (
+        "From: a@x.example\r\nTo: alice@example.org\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: text/plain; charset="{charset}"\r\n'
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n"
+    ).encode() + body
+    result = run(raw, Action.DISCLOSE, footer_language="fr",
+                 stop_tracking_url="https://relay.example/stop/abc")
+    message = email.message_from_bytes(result.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    content = message.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def test_french_footer_falls_back_to_ascii_in_a_us_ascii_quoted_printable_part(
+    run: Rewrite,
+) -> None:
+    body = quopri.encodestring(f"Quote: {_MAILTRACK}\r\n".encode())
+    content = _disclosed_text(run, "us-ascii", "quoted-printable", body)
+    assert "?" not in content.split(_MAILTRACK)[-1]
+    assert "consentement donne le" in content
+    assert "Pour arreter ce suivi" in content
+
+
+def test_french_footer_falls_back_to_ascii_in_a_shift_jis_part(run: Rewrite) -> None:
+    body = f"見積もりはこちら:\r\n{_MAILTRACK}\r\n".encode("shift_jis")
+    content = _disclosed_text(run, "shift_jis", "8bit", body)
+    assert "見積もりはこちら" in content
+    assert "?" not in content.split(_MAILTRACK)[-1]
+    assert "consentement donne le" in content
