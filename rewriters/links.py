@@ -110,7 +110,7 @@ class LinkRewriter:
             det = self.detector.link(current)
             if det is None or det.match is None:
                 break
-            current, done = self._wrapper(det, current, where, can_drop)
+            current, done = self._wrapper(det, current, text, where, can_drop)
             if done:
                 return None if current == url else current
         final = self._params(current, text, where)
@@ -128,13 +128,20 @@ class LinkRewriter:
             self.decider.record(det, where, "kept", detail="inside a security link wrapper")
         return True
 
-    def _wrapper(self, det: Detection, url: str, where: str, can_drop: bool) -> tuple[str, bool]:
+    def _wrapper(self, det: Detection, url: str, text: Callable[[], str], where: str,
+                 can_drop: bool) -> tuple[str, bool]:
         """(next URL, whether rewriting stops here) after handling a vendor wrapper."""
         if not self.decider.strips(det.vendor, Purpose.CLICK_TRACKING):
             routed = self.decider.route(url, Purpose.CLICK_TRACKING)
             self.decider.record(det, where, "routed" if routed else "kept")
             return (routed or url), True
         destination = det.destination()
+        words = self.knowledge.protected_words
+        if protected(url, text(), words) or (destination is not None
+                                             and protected(destination, "", words)):
+            # unsubscribe / preferences / view in browser: opt-out must keep working
+            self.decider.record(det, where, "kept", detail="protected link left wrapped")
+            return url, True
         if destination is not None:
             self.decider.record(det, where, "unwrapped", detail=destination[:200])
             return destination, False

@@ -144,3 +144,26 @@ def test_french_footer_falls_back_to_ascii_in_a_shift_jis_part(run: Rewrite) -> 
     assert "見積もりはこちら" in content
     assert "?" not in content.split(_MAILTRACK)[-1]
     assert "consentement donne le" in content
+
+
+def test_unsubscribe_link_wrapped_in_a_click_tracker_is_left_as_it_was(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    unsub = ('<a href="https://mailtrack.io/trace/link/0a1b2c3d?url=https%3A%2F%2Fwww.example.com'
+             '%2Funsubscribe%3Fmc_eid%3Dzz&amp;userId=1&amp;signature=ab">Unsubscribe</a>')
+    by_text = ('<a href="https://mailtrack.io/trace/link/0a1b2c3d?url=https%3A%2F%2Fwww.example'
+               '.com%2Fp%2F7&amp;userId=1&amp;signature=ab">Manage your preferences</a>')
+    raw = html_message(f"<p>{unsub} {by_text}</p>")
+    result = run(raw)
+    assert result.data == raw
+    assert [(f.kind, f.action) for f in result.findings] == [
+        ("click_wrapper", "kept"), ("click_wrapper", "kept")]
+
+
+def test_ordinary_link_wrapped_in_a_click_tracker_is_still_unwrapped(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    link = ('<a href="https://mailtrack.io/trace/link/0a1b2c3d?url=https%3A%2F%2Fwww.example.com'
+            '%2Fquote&amp;userId=1&amp;signature=ab">Your quote</a>')
+    result = run(html_message(link))
+    assert result.data == html_message('<a href="https://www.example.com/quote">Your quote</a>')
