@@ -39,6 +39,7 @@ RESOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 FETCHING_RELS = frozenset({"stylesheet", "preload", "prefetch", "dns-prefetch", "preconnect",
                            "prerender", "modulepreload", "icon"})
+_SPACES = " \t\n\r\f"
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
 
 
@@ -147,14 +148,19 @@ class HtmlRewriter:
         self._set(attr, self._decide(attr.value, kind, where, hidden))
 
     def _srcset(self, tag: Tag, attr: Attr, where: str) -> bool:
-        """Drop or route tracked candidates; True when a ``<source>`` has nothing left."""
+        """Drop or route tracked candidates; True when a ``<source>`` has nothing left.
+        Candidates left alone are kept verbatim (URLs with commas, descriptors as written)."""
+        value = attr.value
         changed = False
         kept: list[str] = []
-        for url, descriptor in _candidates(attr.value):
+        for start, url_end, end in _candidates(value):
+            url = value[start:url_end]
             result = self._decide(url, "open_pixel", where, False)
             changed = changed or result is not None
-            if result != "":
-                kept.append(((result or url) + " " + descriptor).strip())
+            if result is None:
+                kept.append(value[start:end])
+            elif result != "":
+                kept.append(result + value[url_end:end])
         if not changed:
             return False
         if not kept and tag.name == "source" and "src" not in tag.attrs:
@@ -207,13 +213,38 @@ def _css_edit(text: str, found: css.CssUrl, result: str) -> Edit:
     return (found.start, found.end, text[found.start : found.end].replace(found.url, result, 1))
 
 
-def _candidates(srcset: str) -> list[tuple[str, str]]:
-    out = []
-    for chunk in srcset.split(","):
-        bits = chunk.split()
-        if bits:
-            out.append((bits[0], " ".join(bits[1:])))
-    return out
+def _candidates(srcset: str) -> list[tuple[int, int, int]]:
+    """(start, URL end, end) of each image candidate, parsed as HTML5 does: the URL is a run
+    of non-whitespace (commas inside it belong to it, trailing ones end the candidate), and
+    descriptors run to the next comma outside parentheses."""
+    out: list[tuple[int, int, int]] = []
+    pos, size = 0, len(srcset)
+    while True:
+        while pos < size and (srcset[pos] == "," or srcset[pos] in _SPACES):
+            pos += 1
+        if pos >= size:
+            return out
+        start = pos
+        while pos < size and srcset[pos] not in _SPACES:
+            pos += 1
+        url_end = pos
+        while url_end > start and srcset[url_end - 1] == ",":
+            url_end -= 1
+        if url_end < pos:  # "url," ends the candidate: no descriptors
+            if url_end > start:
+                out.append((start, url_end, url_end))
+            continue
+        depth = 0
+        while pos < size and (srcset[pos] != "," or depth):
+            if srcset[pos] == "(":
+                depth += 1
+            elif srcset[pos] == ")" and depth:
+                depth -= 1
+            pos += 1
+        end = pos
+        while srcset[end - 1] in _SPACES:
+            end -= 1
+        out.append((start, url_end, end))
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:

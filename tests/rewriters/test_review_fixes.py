@@ -167,3 +167,16 @@ def test_ordinary_link_wrapped_in_a_click_tracker_is_still_unwrapped(
             '%2Fquote&amp;userId=1&amp;signature=ab">Your quote</a>')
     result = run(html_message(link))
     assert result.data == html_message('<a href="https://www.example.com/quote">Your quote</a>')
+
+
+def test_srcset_keeps_untouched_candidates_verbatim_including_commas_in_urls(
+    html_message: HtmlBuilder, run: Rewrite
+) -> None:
+    shoe = "https://res.cloudinary.com/demo/image/upload/w_300,h_200,c_fill/shoe.jpg"
+    srcset = (f"{shoe} 1x, https://acme.us12.list-manage.com/track/open.php?u=6a8b1c&amp;"
+              "id=4f2e9d&amp;e=83b1a2c4d5 2x")
+    body = f'<picture><source srcset="{srcset}"><img src="{shoe}" width="300"></picture>'
+    result = run(html_message(body))
+    assert result.data == html_message(
+        f'<picture><source srcset="{shoe} 1x"><img src="{shoe}" width="300"></picture>'
+    )
