@@ -32,7 +32,7 @@ def check(args: argparse.Namespace) -> int:
         count = len(exc.problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}; not loaded", file=sys.stderr)
         return BAD_INPUT
-    for warning in vendor_warnings(policy, path):
+    for warning in [*vendor_warnings(policy, path), *template_warnings(policy, path)]:
         print(warning, file=sys.stderr)
     rules = len(policy.rules)
     print(f"{path}: OK ({rules} rule{'s' if rules != 1 else ''}, version {policy.version})")
@@ -61,6 +61,23 @@ def vendor_warnings(policy: Policy, path: Path) -> list[str]:
                     f"{path}:{line}: {key}.allowed_vendors: warning: unknown vendor {vendor!r}, "
                     f"stripped even with consent (known: {', '.join(sorted(known))})"
                 )
+    return found
+
+
+def template_warnings(policy: Policy, path: Path) -> list[str]:
+    """``footer_template`` files the relay could not read (it would fall back to the shipped
+    footer and log it at send time; better to hear it now)."""
+    text = path.read_text(encoding="utf-8")
+    places: list[tuple[tuple[str | int, ...], Options]] = [(("default",), policy.model.default)]
+    places += [(("rules", i), rule) for i, rule in enumerate(policy.model.rules)]
+    found = []
+    for loc, option in places:
+        name = option.footer_template
+        if name and not (path.parent / name).is_file():
+            key = loc[0] if len(loc) == 1 else f"{loc[0]}[{loc[1]}]"
+            line = find_line(text, (*loc, "footer_template"))
+            found.append(f"{path}:{line}: {key}.footer_template: warning: no file {name!r} "
+                         f"next to the policy; the shipped footer will be used")
     return found
 
 

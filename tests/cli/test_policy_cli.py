@@ -162,3 +162,14 @@ def test_check_warns_about_vendors_the_tracker_list_does_not_know(
     assert code == 0 and "OK" in out
     assert f"{path}:7: rules[0].allowed_vendors: warning: unknown vendor 'mailchamp'" in err
     assert "'mailchimp'" not in err.split("known")[0]
+
+
+def test_check_warns_about_a_footer_template_file_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('version = 1\n[default]\naction = "strip"\n[[rules]]\nid = "d"\n'
+                    'action = "disclose"\nfooter_template = "nope.txt"\n')
+    code, out, err = run(capsys, "policy", "check", str(path))
+    assert code == 0 and "OK" in out
+    assert f"{path}:7: rules[0].footer_template: warning: no file 'nope.txt'" in err
