@@ -70,6 +70,72 @@ def _split(url: str) -> UrlParts | None:
     return UrlParts(url, scheme, host, m.group(3), m.group(4) or "")
 
 
+_C0_AND_SPACE = "".join(chr(c) for c in range(33))
+_TAB_NEWLINE = {9: None, 10: None, 13: None}
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]{0,31}):")
+_UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
+
+
+def _unreserved(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
+def normalise_url(url: str) -> str:
+    """The URL as a browser would fetch it, for matching only (never written back).
+
+    WHATWG-like and linear: ASCII tab/newline/CR removed, leading/trailing C0 controls and
+    spaces stripped; for http(s) and protocol-relative URLs backslashes count as slashes,
+    scheme and host are lowercased, percent-encoded unreserved characters (ALPHA DIGIT
+    ``-._~``) are decoded, repeated slashes in the path collapse and dot segments resolve.
+    Anything else (and anything longer than :func:`split_url` accepts) comes back as it was.
+    """
+    if len(url) > MAX_URL * 16:
+        return url
+    url = url.strip(_C0_AND_SPACE).translate(_TAB_NEWLINE)
+    m = _SCHEME.match(url)
+    if m is not None:
+        scheme = m.group(1).lower()
+        if scheme not in ("http", "https"):
+            return url
+        rest = url[m.end() :]
+        prefix = scheme + "://"
+    elif url.startswith(("//", "\\\\", "/\\", "\\/")):
+        rest, prefix = url, "//"
+    else:
+        return url
+    cut = len(rest)
+    for stop in "?#":
+        at = rest.find(stop)
+        if 0 <= at < cut:
+            cut = at
+    head, tail = rest[:cut].replace("\\", "/").lstrip("/"), rest[cut:]
+    authority, slash, path = head.partition("/")
+    authority = _UNRESERVED_ESCAPE.sub(_unreserved, authority.lower())
+    return prefix + authority + _clean_path(slash + path) + tail
+
+
+def _clean_path(path: str) -> str:
+    """Decode unreserved escapes, drop empty segments, resolve ``.`` and ``..``."""
+    if not path:
+        return path
+    segments = _UNRESERVED_ESCAPE.sub(_unreserved, path).split("/")[1:]
+    out: list[str] = []
+    for segment in segments[:-1]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment not in ("", "."):
+            out.append(segment)
+    last = segments[-1]
+    if last == "..":
+        if out:
+            out.pop()
+        last = ""
+    elif last == ".":
+        last = ""
+    return "/" + "".join(s + "/" for s in out) + last
+
+
 def query_value(query: str, name: str) -> str | None:
     """First value of parameter ``name`` (percent-decoded); ``""`` for a bare ``name``."""
     if name not in query:

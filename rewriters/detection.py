@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rewriters.decoders import UrlParts, split_url
+from rewriters.decoders import UrlParts, normalise_url, split_url
 from rewriters.identity import Identity
 from rewriters.knowledge import Knowledge, Match
 from rewriters.pixels import ImageStats, high_entropy, spacer, tracking_path
@@ -64,6 +64,21 @@ class Detector:
             return None
         return parts
 
+    def _lookup(self, url: str) -> tuple[UrlParts, Match | None] | None:
+        """Split and match ``url``; when it matches no vendor as written, its browser-normalised
+        spelling (backslashes, tabs/newlines, dot segments, ``%74rack``, ``//``) gets a second
+        chance. The URL text itself is never changed here."""
+        parts = self._parts(url)
+        match = self.knowledge.match(parts) if parts is not None else None
+        if match is None:
+            normal = normalise_url(url)
+            normal_parts = self._parts(normal) if normal != url else None
+            if normal_parts is not None:
+                normal_match = self.knowledge.match(normal_parts)
+                if normal_match is not None or parts is None:
+                    return normal_parts, normal_match
+        return (parts, match) if parts is not None else None
+
     def resource(self, url: str, kind: str, invisible: bool, sized: bool = False
                  ) -> Detection | None:
         """A fetched resource (image, CSS, frame): ``kind`` is what it is if it tracks.
@@ -71,10 +86,10 @@ class Detector:
         ``sized`` says the element declares a real content size: the URL-shape heuristic then
         stays quiet (vendor rules and identity hits still apply)."""
         url = unproxy(url)
-        parts = self._parts(url)
-        if parts is None:
+        found = self._lookup(url)
+        if found is None:
             return None
-        match = self.knowledge.match(parts)
+        parts, match = found
         if match is not None:
             return Detection(match.vendor, kind, parts.host, Confidence.VENDOR_RULE,
                              Purpose.OPEN_TRACKING, match)
@@ -109,10 +124,10 @@ class Detector:
         return found
 
     def _link(self, url: str) -> Detection | None:
-        parts = self._parts(url)
-        if parts is None:
+        found = self._lookup(url)
+        if found is None:
             return None
-        match = self.knowledge.match(parts)
+        parts, match = found
         if match is not None:
             return Detection(match.vendor, "click_wrapper", parts.host, Confidence.VENDOR_RULE,
                              Purpose.CLICK_TRACKING, match)

@@ -27,7 +27,7 @@ from rewriters.html import Scan, scan
 from rewriters.identity import identity_for
 from rewriters.knowledge import KNOWLEDGE
 from rewriters.links import LinkRewriter
-from rewriters.markup import HtmlRewriter
+from rewriters.markup import HtmlRewriter, base_href, resolve
 from rewriters.pixels import ImageStats, container_hides
 from rewriters.plaintext import rewrite_text
 from rewriters.treatment import (
@@ -126,10 +126,11 @@ def _scan_html(bodies: list[Body]) -> ImageStats:
     for body in bodies:
         if body.html:
             body.scan = scan(body.decoded.text, container_hides)
+            base = base_href(body.scan)  # relative sources count as the URL they fetch
             for tag in body.scan.tags:
                 src = tag.get("src") if tag.name == "img" else None
                 if src:
-                    stats.add(src, tag)
+                    stats.add(src if base is None else resolve(base, src), tag)
     return stats
 
 

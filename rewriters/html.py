@@ -24,7 +24,7 @@ _RAW_TEXT = {"style", "script", "textarea", "title", "xmp", "iframe", "noembed",
 _WORDS = (r"url\(|background\s*=|display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0"
           r"|max-(?:height|width)\s*:\s*[01]|overflow\s*:\s*hidden|hspace\s*=")
 URL_TAGS = frozenset({
-    "img", "a", "area", "source", "input", "video", "audio", "iframe", "object", "embed",
+    "img", "a", "area", "base", "source", "input", "video", "audio", "iframe", "object", "embed",
     "meta", "link", "image", "frame", "bgsound", "track", "applet",
     "v:roundrect", "v:rect", "v:oval", "v:fill", "v:image", "v:imagedata", "v:shape",
 })

@@ -9,9 +9,11 @@ at-rule, and a link keeps its tag with a cleaned ``href``.
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 from rewriters import css
 from rewriters.decisions import Decider
+from rewriters.decoders import MAX_URL, normalise_url, split_url
 from rewriters.detection import Detection, Detector
 from rewriters.html import Attr, Scan, Tag, link_text, unescape_attr
 from rewriters.links import DROP_LINK, LinkRewriter
@@ -70,6 +72,7 @@ class HtmlRewriter:
         self.decider = decider
         self.links = LinkRewriter(detector, decider)
         self.edits: list[Edit] = []
+        self.base = base_href(scan)
 
     def run(self) -> list[Edit]:
         for tag in self.scan.tags:
@@ -81,6 +84,8 @@ class HtmlRewriter:
     def _decide(self, url: str, kind: str, where: str, hidden: bool,
                 sized: bool = False) -> str | None:
         """``""`` to remove, a routed URL to substitute, ``None`` to leave as is."""
+        if self.base is not None:
+            url = resolve(self.base, url)
         det = self.detector.resource(url, kind, hidden, sized)
         if det is None:
             return None
@@ -205,6 +210,40 @@ class HtmlRewriter:
         else:
             self.edits.append((tag.start, tag.end, ""))
             self.edits.append((tag.close_start, tag.close_end, ""))
+
+
+_HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def base_href(scan: Scan) -> str | None:
+    """The document base URL: the first ``<base href>`` outside comments, when it is an
+    absolute http(s) URL (normalised as a browser would read it); otherwise ``None``."""
+    for tag in scan.tags:
+        if tag.name != "base" or tag.in_comment:
+            continue
+        href = tag.get("href")
+        if href is None:
+            continue
+        base = normalise_url(href)
+        parts = split_url(base) if len(base) <= MAX_URL else None
+        if parts is None or parts.scheme not in ("http", "https"):
+            return None
+        return base
+    return None
+
+
+def resolve(base: str, url: str) -> str:
+    """``url`` resolved against ``base`` when it is relative (for matching and routing only:
+    a URL the engine keeps is written back as it was)."""
+    stripped = url.strip(" \t\n\r\f")
+    if not stripped or len(stripped) > MAX_URL or stripped.startswith(("#", "//", "\\")):
+        return url
+    if _HAS_SCHEME.match(stripped):
+        return url
+    try:
+        return urljoin(base, stripped)
+    except ValueError:
+        return url
 
 
 def _css_edit(text: str, found: css.CssUrl, result: str) -> Edit:
