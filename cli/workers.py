@@ -42,7 +42,11 @@ def supervise(config_path: Path, config: Config) -> int:
         for index in range(config.relay.workers)
     ]
 
+    stopping = [False]
+
     def forward(signum: int, _frame: FrameType | None) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            stopping[0] = True
         for worker in workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM if signum == signal.SIGINT else signum)
@@ -53,4 +57,11 @@ def supervise(config_path: Path, config: Config) -> int:
         if any(w.poll() not in (None, 0) for w in workers):
             forward(signal.SIGTERM, None)  # one worker failed: stop the rest cleanly
         time.sleep(0.2)
-    return max(w.returncode or 0 for w in workers)
+    return max(_status(w.returncode, stopping[0]) for w in workers)
+
+
+def _status(code: int | None, stopping: bool) -> int:
+    """A worker still starting when we forwarded SIGTERM dies of it: that is a clean stop."""
+    if code is None or (stopping and code == -signal.SIGTERM):
+        return 0
+    return 128 - code if code < 0 else code
