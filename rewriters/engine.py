@@ -17,7 +17,7 @@ unchanged with a note and ``uncleanable`` set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rewriters import charsets, footer, mime
 from rewriters.decisions import Decider
@@ -43,6 +43,7 @@ READ_RECEIPTS = ("disposition-notification-to", "return-receipt-to", "x-confirm-
 SEALED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime",
           "application/x-pkcs7-mime", "application/pgp-encrypted")
 MAX_PART_BYTES = 32 * 1024 * 1024
+MAX_FORWARD_DEPTH = 2  # forwarded messages inside forwarded messages: report two levels deep
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Run:
     edits: list[tuple[int, int, bytes | bytearray]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     uncleanable: bool = False
+    depth: int = 0
 
     def cannot_clean(self, note: str) -> None:
         self.uncleanable = True
@@ -91,8 +93,10 @@ def apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> RewriteR
                              notes=[f"rewrite failed ({type(exc).__name__}); message unchanged"])
 
 
-def _apply(raw: bytes, treatment: Treatment, context: RewriteContext) -> RewriteResult:
-    run = Run(raw, Decider(treatment, context))
+def _apply(
+    raw: bytes, treatment: Treatment, context: RewriteContext, depth: int = 0
+) -> RewriteResult:
+    run = Run(raw, Decider(treatment, context), depth=depth)
     root = mime.parse(raw)
     _read_receipts(run, root)
     bodies = [b for b in (_body(run, p) for p in _leaves(run, root)) if b is not None]
@@ -143,7 +147,7 @@ def _leaves(run: Run, root: mime.Part) -> list[mime.Part]:
         if part.ctype in SEALED:
             run.cannot_clean(f"{part.ctype} part left untouched (signed or encrypted)")
         elif part.ctype == "message/rfc822":
-            run.notes.append("message/rfc822 attachment left untouched")
+            _forwarded(run, part)
         elif part.children:
             stack.extend(reversed(part.children))
         elif part.opaque:
@@ -153,6 +157,25 @@ def _leaves(run: Run, root: mime.Part) -> list[mime.Part]:
         elif part.ctype in ("text/html", "text/plain") and part.disposition != "attachment":
             out.append(part)
     return out
+
+
+def _forwarded(run: Run, part: mime.Part) -> None:
+    """A forwarded message stays byte-for-byte (it is someone else's mail, maybe signed), but
+    its trackers are reported so the audit trail shows them and an admin can act on them."""
+    run.notes.append("message/rfc822 attachment left untouched")
+    if run.depth >= MAX_FORWARD_DEPTH or part.cte not in ("", "7bit", "8bit", "binary"):
+        return
+    decider = run.decider
+    report = Treatment(Action.REPORT, strip_purposes=decider.treatment.strip_purposes)
+    try:
+        inner = _apply(run.raw[part.body_start : part.end], report, decider.context,
+                       run.depth + 1)
+    except Exception:  # a broken forward must not stop the outer message being cleaned
+        run.notes.append("forwarded message could not be scanned")
+        return
+    for f in inner.findings:
+        decider.findings.append(replace(f, where=f"forwarded {f.where}", action="reported",
+                                        detail="inside a forwarded message, left untouched"))
 
 
 def _read_receipts(run: Run, root: mime.Part) -> None:
