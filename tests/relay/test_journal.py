@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from smtp_client import LineClient
 
 from store.db import Database
@@ -12,51 +14,47 @@ from store.journal import DeliveryJournal
 MESSAGE = b"From: a@example.org\r\nMessage-ID: <retry-1@example.org>\r\n\r\nhello\r\n"
 
 
-async def send_once(port: int) -> str:
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await database.upgrade("heads")
+    yield database
+    await database.dispose()
+
+
+async def send_once(port: int, rcpt: str = "b@example.net") -> str:
     client = await LineClient.connect(port)
     await client.cmd("EHLO mta.example.org")
     await client.cmd("MAIL FROM:<a@example.org>")
-    await client.cmd("RCPT TO:<b@example.net>")
+    await client.cmd(f"RCPT TO:<{rcpt}>")
     reply = await client.send_data(MESSAGE)
     await client.close()
     return reply
 
 
 async def test_retry_after_lost_reply_is_not_delivered_twice(
-    relay_factory, upstream, tmp_path: Path
+    relay_factory, upstream, db: Database
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    await db.upgrade("heads")
     relay = await relay_factory(journal=DeliveryJournal(db))
     first = await send_once(relay.port)
     retry = await send_once(relay.port)
     assert first.startswith("250 2.0.0 Delivered")
     assert retry.startswith("250 2.0.0 Already delivered")
     assert len(upstream.accepted) == 1
-    await db.dispose()
 
 
 async def test_same_body_to_another_recipient_is_a_new_delivery(
-    relay_factory, upstream, tmp_path: Path
+    relay_factory, upstream, db: Database
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    await db.upgrade("heads")
     relay = await relay_factory(journal=DeliveryJournal(db))
     await send_once(relay.port)
-    client = await LineClient.connect(relay.port)
-    await client.cmd("EHLO mta.example.org")
-    await client.cmd("MAIL FROM:<a@example.org>")
-    await client.cmd("RCPT TO:<c@example.net>")
-    assert (await client.send_data(MESSAGE)).startswith("250 2.0.0 Delivered")
+    assert (await send_once(relay.port, "c@example.net")).startswith("250 2.0.0 Delivered")
     assert len(upstream.accepted) == 2
-    await db.dispose()
 
 
 async def test_restarted_relay_recognises_a_retry_from_before_the_crash(
-    relay_factory, upstream, tmp_path: Path
+    relay_factory, upstream, db: Database
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    await db.upgrade("heads")
     first_relay = await relay_factory(journal=DeliveryJournal(db))
     await send_once(first_relay.port)
     await first_relay.stop()
@@ -65,4 +63,3 @@ async def test_restarted_relay_recognises_a_retry_from_before_the_crash(
     second_relay = await relay_factory(journal=restarted)
     assert (await send_once(second_relay.port)).startswith("250 2.0.0 Already delivered")
     assert len(upstream.accepted) == 1
-    await db.dispose()

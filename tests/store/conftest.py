@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from scratch_pg import empty_tables, scratch_database
+from scratch_pg import fresh_database, scratch_database
 
 from store.db import Database
 from store.ledger import Ledger
@@ -38,11 +38,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     """A migrated, empty database on the parametrised backend."""
-    database = Database(db_url)
-    if database.is_sqlite:
-        await database.upgrade()
-    else:
-        await empty_tables(database)
+    database = await fresh_database(db_url)
     yield database
     await database.dispose()
 

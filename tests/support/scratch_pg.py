@@ -76,6 +76,17 @@ def scratch_database(prefix: str) -> Iterator[str]:
         asyncio.run(_drop(base, name))
 
 
+async def fresh_database(url: str) -> Database:
+    """A migrated, empty store: SQLite files are new per test; PostgreSQL runs share one
+    scratch database, emptied here."""
+    database = Database(url)
+    if database.is_sqlite:
+        await database.upgrade("heads")
+    else:
+        await empty_tables(database)
+    return database
+
+
 async def empty_tables(db: Database) -> None:
     """Truncate every table but Alembic's, so each test starts from an empty migrated store."""
     async with db.engine.begin() as connection:
