@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from html import unescape
 from html.entities import html5 as _HTML5
 
+from rewriters.triggers import NONE, WORDS, Words, tag_trigger
+
 _TAG_REST = re.compile(r"(?:[^>\"'=]++|=\s*+\"[^\"]*+\"|=\s*+'[^']*+'|[=\"'])*+>")
 _ATTR = re.compile(
     r"\s*+([^\s\"'>/=][^\s\"'>/=]*+)(?:\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)'|([^\s>]++)))?"
 )
 _RAW_TEXT = {"style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
-_WORDS = (r"url\(|background\s*=|display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0"
-          r"|max-(?:height|width)\s*:\s*[01]|overflow\s*:\s*hidden|hspace\s*=")
 URL_TAGS = frozenset({
     "img", "a", "area", "base", "source", "input", "video", "audio", "iframe", "object", "embed",
     "meta", "link", "image", "frame", "bgsound", "track", "applet",
@@ -31,7 +31,7 @@ URL_TAGS = frozenset({
 _RAW_END = {name: re.compile(r"</" + name + r"(?=[\s/>])") for name in _RAW_TEXT}
 CONTAINERS = frozenset({"div", "span", "td", "table", "tr", "p", "center", "font", "section",
                         "tbody", "th"})
-_WORTH_PARSING = re.compile(_WORDS)
+_WORTH_PARSING = re.compile(WORDS)
 RELEVANT = frozenset({
     "src", "srcset", "href", "xlink:href", "background", "style", "width", "height", "type",
     "rel", "http-equiv", "content", "poster", "data", "hspace", "ping",
@@ -40,11 +40,7 @@ _RELEVANT = {name: name for name in RELEVANT}
 _NAMES = {name: name for name in URL_TAGS | _RAW_TEXT | CONTAINERS}
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
-_TRIGGER = re.compile(
-    r"<(?:(!--)|("
-    + "|".join(sorted((re.escape(n) for n in URL_TAGS | _RAW_TEXT), key=len, reverse=True))
-    + r")(?=[\s/>])|(/a)[\s>])|" + _WORDS
-)
+_TRIGGER = tag_trigger(URL_TAGS | _RAW_TEXT)
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*+;?)")
 _LEGACY_MAX = max(len(name) for name in _HTML5 if not name.endswith(";"))
 
@@ -195,11 +191,17 @@ class _Scanner:
 
     def run(self, start: int, end: int, in_comment: bool) -> None:
         text, pos, search = self.low, start, _TRIGGER.search
+        words = Words(text, start, end)
+        m = search(text, pos, end)
         while pos < end:
-            m = search(text, pos, end)
-            if m is None:
-                return
-            if m.group(2):
+            if m is not None and m.start() < pos:
+                m = search(text, pos, end)
+            word = words.at(pos)
+            if m is None or word[0] < m.start():
+                if word is NONE:
+                    return
+                pos = self._word(pos, word[0], word[1], end, in_comment)
+            elif m.group(2):
                 name = m.group(2)  # matched on the lowercased copy
                 pos = self._tag(m.start(), m.end(), _NAMES.get(name, name), end, in_comment)
             elif m.group(3):
@@ -208,11 +210,9 @@ class _Scanner:
                 if self.anchors:
                     anchor = self.anchors.pop()
                     anchor.close_start, anchor.close_end = m.start(), pos
-            elif m.group(1):
+            else:
                 # "<!--" inside a comment is text: comments never nest
                 pos = m.end() if in_comment else self._comment(m.start(), end)
-            else:
-                pos = self._word(pos, m.start(), m.end(), end, in_comment)
 
     def _word(self, pos: int, at: int, after: int, end: int, in_comment: bool) -> int:
         """A trigger word: parse the tag around it, if it is inside one."""
