@@ -136,15 +136,26 @@ def _clean_path(path: str) -> str:
     return "/" + "".join(s + "/" for s in out) + last
 
 
+def _is_key(key: str, name: str) -> bool:
+    return key == name or (("%" in key or "+" in key) and unquote_plus(key) == name)
+
+
 def query_value(query: str, name: str) -> str | None:
     """First value of parameter ``name`` (percent-decoded); ``""`` for a bare ``name``."""
     if name not in query:
         return None
     for pair in query[:MAX_URL].split("&"):
         key, _, value = pair.partition("=")
-        if key == name or (("%" in key or "+" in key) and unquote_plus(key) == name):
+        if _is_key(key, name):
             return unquote_plus(value)
     return None
+
+
+def query_has(query: str, name: str) -> bool:
+    """``query_value(query, name) is not None``, without decoding the value."""
+    if name not in query:
+        return False
+    return any(_is_key(pair.partition("=")[0], name) for pair in query[:MAX_URL].split("&"))
 
 
 def safe_destination(url: str | None) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rewriters.decoders import UrlParts, decode, query_value
+from rewriters.decoders import UrlParts, decode, query_has, query_value
 
 MAX_PATH = 4096
 _DIGITS = re.compile(r"[0-9]+")
@@ -72,6 +72,7 @@ class Knowledge:
     tracking_tokens: tuple[str, ...] = ()
     protected_words: tuple[str, ...] = ()
     max_labels: int = 1
+    tails: frozenset[str] = frozenset()  # last two labels of every listed host
 
     def match(self, parts: UrlParts) -> Match | None:
         """Vendor signature for this URL, or ``None``; never scans more than the URL."""
@@ -93,7 +94,14 @@ class Knowledge:
 
     def _host_vendors(self, host: str) -> list[Vendor]:
         """Vendors owning a suffix of ``host``: walks labels from the right, at most as many
-        as the longest listed suffix has, so a hostile 50,000-label host costs nothing extra."""
+        as the longest listed suffix has, so a hostile 50,000-label host costs nothing extra.
+        Every suffix looked up ends in the host's last two labels, so a host whose last two
+        labels (or their digit form) end no listed host has none, and most hosts stop there."""
+        cut = host.rfind(".", 0, host.rfind("."))
+        tail = host[cut + 1 :]
+        digits = _DIGITS.search(tail) is not None
+        if tail not in self.tails and not (digits and _DIGITS.sub("#", tail) in self.tails):
+            return []
         found: list[Vendor] = []
         forms = (host, _DIGITS.sub("#", host)) if _DIGITS.search(host) else (host,)
         for form in forms:
@@ -114,8 +122,9 @@ def _rule_matches(rule: Rule, path: str, query: str) -> bool:
     if rule.query is None:
         return True
     name, wanted = rule.query
-    value = query_value(query, name)
-    return value is not None and (wanted is None or value == wanted)
+    if wanted is None:  # presence only: no need to percent-decode the value
+        return query_has(query, name)
+    return query_value(query, name) == wanted
 
 
 def _rule(vendor: str, raw: dict[str, Any]) -> Rule:
@@ -151,6 +160,7 @@ def _index(knowledge: Knowledge, raw_vendors: list[dict[str, Any]]) -> None:
         for host in vendor.hosts:
             knowledge.by_host.setdefault(host.lower(), []).append(vendor)
             knowledge.max_labels = max(knowledge.max_labels, host.count(".") + 1)
+    knowledge.tails = frozenset(".".join(host.split(".")[-2:]) for host in knowledge.by_host)
 
 
 def parse(text: str) -> Knowledge:
