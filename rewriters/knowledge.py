@@ -1,10 +1,9 @@
 """Tracker knowledge loaded from ``data/trackers.toml`` and matched against URLs.
 
-Matching stays linear in the URL: the host is looked up by walking at most as many of its
-labels as the longest listed suffix has into a dict of suffixes (a run of digits in a label may
-match ``#``), and the compiled path rules run only on URLs whose host or first path segment
-selects them. Nothing here scans a
-whole document, which is what sank Firefox Relay's 214-regex matcher (MPP-4739).
+Matching stays linear in the URL: the host's last two labels select the few listed suffixes it
+can end with (a run of digits in a label may match ``#``), and the compiled path rules run only
+on URLs whose host or first path segment selects them. Nothing here scans a whole document,
+which is what sank Firefox Relay's 214-regex matcher (MPP-4739).
 """
 
 from __future__ import annotations
@@ -71,8 +70,8 @@ class Knowledge:
     spacer_names: frozenset[str] = frozenset()
     tracking_tokens: tuple[str, ...] = ()
     protected_words: tuple[str, ...] = ()
-    max_labels: int = 1
-    tails: frozenset[str] = frozenset()  # last two labels of every listed host
+    # last two labels of a listed host -> (".suffix", suffix, vendors), shortest first
+    by_tail: dict[str, list[tuple[str, str, list[Vendor]]]] = field(default_factory=dict)
 
     def match(self, parts: UrlParts) -> Match | None:
         """Vendor signature for this URL, or ``None``; never scans more than the URL."""
@@ -93,26 +92,16 @@ class Knowledge:
         return None
 
     def _host_vendors(self, host: str) -> list[Vendor]:
-        """Vendors owning a suffix of ``host``: walks labels from the right, at most as many
-        as the longest listed suffix has, so a hostile 50,000-label host costs nothing extra.
-        Every suffix looked up ends in the host's last two labels, so a host whose last two
-        labels (or their digit form) end no listed host has none, and most hosts stop there."""
-        cut = host.rfind(".", 0, host.rfind("."))
-        tail = host[cut + 1 :]
-        digits = _DIGITS.search(tail) is not None
-        if tail not in self.tails and not (digits and _DIGITS.sub("#", tail) in self.tails):
-            return []
+        """Vendors owning a suffix of ``host`` (as itself, then with digit runs read as ``#``),
+        shortest suffix first. Any listed suffix ends in the host's last two labels, so those
+        select the few candidates: constant work even for a hostile 50,000-label host."""
         found: list[Vendor] = []
         forms = (host, _DIGITS.sub("#", host)) if _DIGITS.search(host) else (host,)
         for form in forms:
-            cut = form.rfind(".")
-            for _ in range(self.max_labels):
-                if cut < 0:
-                    break
-                cut = form.rfind(".", 0, cut)
-                hit = self.by_host.get(form[cut + 1 :])
-                if hit:
-                    found.extend(hit)
+            cut = form.rfind(".", 0, form.rfind("."))
+            for dotted, suffix, vendors in self.by_tail.get(form[cut + 1 :], ()):
+                if form == suffix or form.endswith(dotted):
+                    found.extend(vendors)
         return found
 
 
@@ -159,8 +148,10 @@ def _index(knowledge: Knowledge, raw_vendors: list[dict[str, Any]]) -> None:
         knowledge.vendors.append(vendor)
         for host in vendor.hosts:
             knowledge.by_host.setdefault(host.lower(), []).append(vendor)
-            knowledge.max_labels = max(knowledge.max_labels, host.count(".") + 1)
-    knowledge.tails = frozenset(".".join(host.split(".")[-2:]) for host in knowledge.by_host)
+    for host in sorted(knowledge.by_host, key=lambda h: h.count(".")):
+        if "." in host:  # one label is a TLD, never looked up: vendors list their domains
+            entry = ("." + host, host, knowledge.by_host[host])
+            knowledge.by_tail.setdefault(".".join(host.split(".")[-2:]), []).append(entry)
 
 
 def parse(text: str) -> Knowledge:

@@ -1,0 +1,52 @@
+"""The precomputed indexes must answer exactly as the plain definitions they replace."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from rewriters.decoders import query_has, query_value
+from rewriters.knowledge import KNOWLEDGE, Knowledge, Vendor, parse
+
+DIGITS = re.compile(r"[0-9]+")
+
+
+def walked_vendors(knowledge: Knowledge, host: str) -> list[Vendor]:
+    """Reference: look up every suffix of two or more labels, as written, then digits as ``#``."""
+    found: list[Vendor] = []
+    forms = (host, DIGITS.sub("#", host)) if DIGITS.search(host) else (host,)
+    for form in forms:
+        labels = form.split(".")
+        for size in range(2, len(labels) + 1):
+            found.extend(knowledge.by_host.get(".".join(labels[-size:]), []))
+    return found
+
+
+def sample_hosts() -> list[str]:
+    rng = random.Random(3)
+    hosts = ["", ".", "com", "localhost", "a.b.c.d.e.f.g.h", "x" * 300 + ".com", "1.2.3.4"]
+    for listed in KNOWLEDGE.by_host:
+        for host in (listed, listed.replace("#", "0"), listed.replace("#", "42")):
+            hosts += [host, "t." + host, "a.b.c." + host, "x" + host, host.partition(".")[2]]
+            hosts.append(".".join(rng.sample(host.split(".") * 2, 3)))
+    return hosts
+
+
+def test_host_index_finds_what_the_suffix_walk_finds() -> None:
+    for host in sample_hosts():
+        assert KNOWLEDGE._host_vendors(host) == walked_vendors(KNOWLEDGE, host), host
+
+
+def test_one_label_suffixes_match_nothing() -> None:
+    knowledge = parse('version = 1\n[[vendors]]\nname = "T"\nhosts = ["example", "a.example"]\n'
+                      'host_kind = "any"\n')
+    assert knowledge._host_vendors("example") == []
+    assert [v.name for v in knowledge._host_vendors("x.a.example")] == ["T"]
+
+
+def test_query_has_agrees_with_query_value() -> None:
+    queries = ["", "t", "t=", "t=1", "a=1&t", "a=1&t=%41", "%74=1", "t+=1", "x=t", "tt=1&t=2",
+               "a=1&amp;t=2", "%zz=1&t"]
+    for query in queries:
+        for name in ("t", "tt", "t ", "x"):
+            assert query_has(query, name) == (query_value(query, name) is not None), query
