@@ -33,6 +33,8 @@ class Decider:
         self.css_budget = CSS_BUDGET
         allowed = treatment.allowed_vendors
         self.allowed = None if allowed is None else {v.lower() for v in allowed}
+        # asked for every tracker of every message: a plain attribute, not a property
+        self.stripping_all = treatment.action in (Action.STRIP, Action.REPORT)
 
     def spend_css(self, size: int) -> bool:
         """May ``size`` more characters of CSS be tokenized? (tinycss2 runs at ~1 MB/s.)"""
@@ -42,15 +44,18 @@ class Decider:
         self.css_budget -= size
         return True
 
-    @property
-    def stripping_all(self) -> bool:
-        return self.treatment.action in (Action.STRIP, Action.REPORT)
-
     def strips(self, vendor: str, purpose: Purpose) -> bool:
         """Remove (or unwrap) this vendor's tracking for this purpose?"""
         if self.stripping_all or purpose in self.treatment.strip_purposes:
             return True
         return self.allowed is not None and vendor.lower() not in self.allowed
+
+    def strips_every_vendor(self, purpose: Purpose) -> bool | None:
+        """Whether :meth:`strips` is True (or False) for every vendor for ``purpose``; ``None``
+        when it depends on the vendor (``allowed_vendors``)."""
+        if self.stripping_all or purpose in self.treatment.strip_purposes:
+            return True
+        return False if self.allowed is None else None
 
     def route(self, url: str, purpose: Purpose) -> str | None:
         """The relay's own URL for a kept tracker, when routing is on and the caller gave one."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -95,14 +96,23 @@ class Knowledge:
         """Vendors owning a suffix of ``host`` (as itself, then with digit runs read as ``#``),
         shortest suffix first. Any listed suffix ends in the host's last two labels, so those
         select the few candidates: constant work even for a hostile 50,000-label host."""
-        found: list[Vendor] = []
-        forms = (host, _DIGITS.sub("#", host)) if _DIGITS.search(host) else (host,)
-        for form in forms:
-            cut = form.rfind(".", 0, form.rfind("."))
-            for dotted, suffix, vendors in self.by_tail.get(form[cut + 1 :], ()):
-                if form == suffix or form.endswith(dotted):
-                    found.extend(vendors)
+        cut = host.rfind(".", 0, host.rfind("."))
+        tail = host[cut + 1 :]
+        found = _suffix_vendors(host, self.by_tail.get(tail, ()))
+        if _DIGITS.search(host):
+            candidates = self.by_tail.get(_DIGITS.sub("#", tail))
+            if candidates:
+                found += _suffix_vendors(_DIGITS.sub("#", host), candidates)
         return found
+
+
+def _suffix_vendors(form: str, candidates: Iterable[tuple[str, str, list[Vendor]]]
+                    ) -> list[Vendor]:
+    found: list[Vendor] = []
+    for dotted, suffix, vendors in candidates:
+        if form == suffix or form.endswith(dotted):
+            found.extend(vendors)
+    return found
 
 
 def _rule_matches(rule: Rule, path: str, query: str) -> bool:

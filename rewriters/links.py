@@ -87,11 +87,18 @@ class LinkRewriter:
         self.detector = detector
         self.decider = decider
         self.knowledge = detector.knowledge
+        self.param_names = self._removed_params()
+        self.strip_identity = decider.strips("unknown", Purpose.CLICK_TRACKING)
+
+    def _removed_params(self) -> frozenset[str]:
+        """Which parameters this treatment removes: each belongs to a vendor
+        (``allowed_vendors``); most treatments answer for all vendors at once."""
         click = Purpose.CLICK_TRACKING
-        # Which parameters this treatment removes: each belongs to a vendor (allowed_vendors).
-        self.param_names = frozenset(n for n in self.knowledge.per_person
-                                     if decider.strips(_param_vendor(n), click))
-        self.strip_identity = decider.strips("unknown", click)
+        every = self.decider.strips_every_vendor(click)
+        if every is not None:
+            return self.knowledge.per_person if every else frozenset()
+        return frozenset(n for n in self.knowledge.per_person
+                         if self.decider.strips(_param_vendor(n), click))
 
     def rewrite(self, url: str, text: Callable[[], str], where: str, can_drop: bool = True
                 ) -> str | None:
