@@ -8,12 +8,33 @@ through) or :class:`UpstreamUnavailable` / :class:`UpstreamLost` / :class:`Upstr
 
 from __future__ import annotations
 
+import re
 import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
 
 from relay.config import UpstreamConfig
+
+_LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+
+
+def wire_payload(message: bytes) -> bytes:
+    """``message`` as DATA transmits it: CRLF line ends, leading dots doubled, final dot.
+
+    The same bytes aiosmtplib's ``data()`` writes, made with ``bytes.count``/``replace``: its
+    two regex substitutions cost a match object per line, about a tenth of the relay's CPU
+    per 20 KB message, and a rewritten message already has CRLF line ends.
+    """
+    crlf = message.count(b"\r\n")
+    if crlf != message.count(b"\n") or crlf != message.count(b"\r"):
+        message = _LINE_ENDS.sub(b"\r\n", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return stuffed + b".\r\n"
 
 
 @dataclass(frozen=True)
@@ -127,12 +148,33 @@ class Upstream:
         return Reply(r.code, r.message)
 
     async def data(self, message: bytes) -> Reply:
-        """Send the body; raise unless upstream accepted it with a 2xx."""
+        """Send the body; raise unless upstream accepted it with a 2xx.
+
+        DATA goes through aiosmtplib's command path; the payload is written and its reply
+        read on the same protocol, with nothing awaited in between (see :func:`wire_payload`).
+        """
+        payload = wire_payload(message)
         try:
-            r = await self._client.data(message, timeout=self._config.final_reply_timeout)
+            start = await self._client.execute_command(b"DATA")
+            if start.code != 354:
+                raise aiosmtplib.SMTPDataError(start.code, start.message)
+            r = await self._final_reply(payload)
         except Exception as exc:
             raise _translate(exc, after_data=True) from exc
+        if not 200 <= r.code < 300:
+            raise UpstreamRefused(Reply(r.code, r.message))
         return Reply(r.code, r.message)
+
+    async def _final_reply(self, payload: bytes) -> aiosmtplib.SMTPResponse:
+        protocol = self._client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        try:
+            protocol.write(payload)
+            return await protocol.read_response(timeout=self._config.final_reply_timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            self.close()  # a half-read reply must never pair with a later command
+            raise
 
     async def rset(self) -> None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.db import Database
@@ -185,26 +187,7 @@ class AuditStore:
         size, which keeps the audit trail cheap on the relay's hot path.
         """
         rows = [_decision_values(record) for record in records]
-        async with self.db.engine.begin() as connection:
-            result = await connection.execute(
-                insert(AuditDecision).returning(AuditDecision.id, sort_by_parameter_order=True),
-                rows,
-            )
-            ids = [row[0] for row in result.all()]
-            recipients = [
-                {"decision_id": i, **_fit(AuditRecipient, vars(r))}
-                for i, record in zip(ids, records, strict=True) for r in record.recipients
-            ]
-            findings = [
-                {"decision_id": i, "count": n,
-                 **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a})}
-                for i, record in zip(ids, records, strict=True) for v, k, a, n in record.findings
-            ]
-            if recipients:
-                await connection.execute(insert(AuditRecipient), recipients)
-            if findings:
-                await connection.execute(insert(AuditFinding), findings)
-        return ids
+        return await self.db.transaction(partial(_insert_decisions, records=records, rows=rows))
 
     async def add_reload(self, event: str, version: str, detail: str = "") -> None:
         async with self.db.session() as session, session.begin():
@@ -264,6 +247,27 @@ class AuditStore:
         async with self.db.session() as session:
             rows = (await session.execute(query)).all()
         return [(v, k, a, b, int(n)) for v, k, a, b, n in rows]
+
+
+def _insert_decisions(
+    connection: Connection, records: Sequence[NewDecision], rows: list[dict[str, Any]]
+) -> list[int]:
+    """Decisions, then their recipients and findings: three executemany calls per batch."""
+    result = connection.execute(
+        insert(AuditDecision).returning(AuditDecision.id, sort_by_parameter_order=True), rows
+    )
+    ids = [row[0] for row in result.all()]
+    pairs = list(zip(ids, records, strict=True))
+    recipients = [{"decision_id": i, **_fit(AuditRecipient, vars(r))}
+                  for i, record in pairs for r in record.recipients]
+    findings = [{"decision_id": i, "count": n,
+                 **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a})}
+                for i, record in pairs for v, k, a, n in record.findings]
+    if recipients:
+        connection.execute(insert(AuditRecipient), recipients)
+    if findings:
+        connection.execute(insert(AuditFinding), findings)
+    return ids
 
 
 def _fit(model: Any, values: dict[str, Any]) -> dict[str, Any]:

@@ -97,8 +97,7 @@ class DeliveryJournal:
     async def _write(self, keys: Sequence[str]) -> None:
         rows = [{"key": key, "delivered_at": utcnow()} for key in keys]
         statement = self._insert.on_conflict_do_nothing(index_elements=["key"])
-        async with self.db.engine.begin() as connection:
-            await connection.execute(statement, rows)
+        await self.db.transaction(lambda connection: connection.execute(statement, rows))
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget entries older than ``older_than``; returns how many were removed."""

@@ -155,11 +155,11 @@ class Ledger:
             return {}
         hashes = {self.address_hash(a): a for a in addresses}
         facts: dict[str, list[Fact]] = {a: [] for a in addresses}
-        async with self.db.session() as session:
-            result = await session.execute(self._facts_query(addresses, list(hashes)))
-            for key, purpose, state, at, event_id, method, expires_at in result.all():
-                address = hashes.get(key, key)
-                facts[address].append(Fact(purpose, state, at, event_id, method, expires_at))
+        query = self._facts_query(addresses, list(hashes))
+        rows = await self.db.transaction(lambda connection: connection.execute(query).all())
+        for key, purpose, state, at, event_id, method, expires_at in rows:
+            address = hashes.get(key, key)
+            facts[address].append(Fact(purpose, state, at, event_id, method, expires_at))
         now = datetime.now(UTC)
         return {a: derive(a, f, now) for a, f in facts.items()}
 

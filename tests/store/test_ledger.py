@@ -57,11 +57,13 @@ async def test_states_for_a_batch_take_one_query(ledger: Ledger, db: Database) -
     def count(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    for engine in db.sync_engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         states = await ledger.states(["A@example.com", "b@example.com", "c@example.com", "d@x.org"])
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        for engine in db.sync_engines:
+            event.remove(engine, "before_cursor_execute", count)
     assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements
     assert len(statements) == 1
     assert set(states) == {"a@example.com", "b@example.com", "c@example.com", "d@x.org"}
