@@ -16,11 +16,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote, unquote, unquote_plus
+from urllib.parse import quote
+
+from rewriters.percent import unquote, unquote_plus
 
 MAX_URL = 8192
 MAX_INFLATE = 64 * 1024
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+_UNSAFE = re.compile("[\r\n\t\x00 <>\"]")
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def safe_destination(url: str | None) -> str | None:
     parts = split_url(url)
     if parts is None or parts.scheme not in ("http", "https"):
         return None
-    if any(ch in url for ch in "\r\n\t\x00 <>\""):
+    if _UNSAFE.search(url):
         return None
     if not url.isascii():  # keep the link valid in 7bit and legacy-charset parts
         url = quote(url, safe=_URL_SAFE)

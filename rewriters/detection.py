@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rewriters.decoders import UrlParts, normalise_url, split_url
 from rewriters.identity import Identity
-from rewriters.knowledge import Knowledge, Match
+from rewriters.knowledge import Knowledge, Match, Vendor
 from rewriters.pixels import ImageStats, high_entropy, spacer, tracking_path
 from rewriters.treatment import Confidence, Purpose
 
@@ -55,6 +55,15 @@ class Detector:
         self.identity = identity
         self.stats = stats
         self._links: dict[str, Detection | None] = {}
+        self._vendors: dict[str, list[Vendor]] = {}  # by host: links repeat their host
+
+    def _match(self, parts: UrlParts) -> Match | None:
+        vendors = self._vendors.get(parts.host)
+        if vendors is None:
+            vendors = self.knowledge.host_vendors(parts.host)
+            if len(self._vendors) < 10_000:
+                self._vendors[parts.host] = vendors
+        return self.knowledge.match(parts, vendors)
 
     def _parts(self, url: str) -> UrlParts | None:
         if not url or not is_remote(url):
@@ -69,12 +78,12 @@ class Detector:
         spelling (backslashes, tabs/newlines, dot segments, ``%74rack``, ``//``) gets a second
         chance. The URL text itself is never changed here."""
         parts = self._parts(url)
-        match = self.knowledge.match(parts) if parts is not None else None
+        match = self._match(parts) if parts is not None else None
         if match is None:
             normal = normalise_url(url)
             normal_parts = self._parts(normal) if normal != url else None
             if normal_parts is not None:
-                normal_match = self.knowledge.match(normal_parts)
+                normal_match = self._match(normal_parts)
                 if normal_match is not None or parts is None:
                     return normal_parts, normal_match
         return (parts, match) if parts is not None else None

@@ -41,6 +41,7 @@ _NAMES = {name: name for name in URL_TAGS | _RAW_TEXT | CONTAINERS}
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
 _TRIGGER = tag_trigger(URL_TAGS | _RAW_TEXT)
+_INNER_TAG = re.compile(r"<[^<>]{0,2000}>")
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*+;?)")
 _LEGACY_MAX = max(len(name) for name in _HTML5 if not name.endswith(";"))
 
@@ -297,4 +298,4 @@ def link_text(text: str, tag: Tag, limit: int = 2000) -> str:
     if tag.close_start < 0:
         return ""
     inner = text[tag.end : min(tag.close_start, tag.end + limit)]
-    return " ".join(re.sub(r"<[^<>]{0,2000}>", " ", inner).split())
+    return " ".join(_INNER_TAG.sub(" ", inner).split())

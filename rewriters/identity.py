@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from rewriters.decoders import mailgun_payload
+from rewriters.percent import unquote
 
 MIN_LOCAL_PART = 6
 

@@ -74,10 +74,12 @@ class Knowledge:
     # last two labels of a listed host -> (".suffix", suffix, vendors), shortest first
     by_tail: dict[str, list[tuple[str, str, list[Vendor]]]] = field(default_factory=dict)
 
-    def match(self, parts: UrlParts) -> Match | None:
-        """Vendor signature for this URL, or ``None``; never scans more than the URL."""
+    def match(self, parts: UrlParts, vendors: list[Vendor] | None = None) -> Match | None:
+        """Vendor signature for this URL, or ``None``; never scans more than the URL.
+        ``vendors`` is ``host_vendors(parts.host)`` when the caller already has it."""
         path = parts.path[:MAX_PATH]
-        vendors = self._host_vendors(parts.host)
+        if vendors is None:
+            vendors = self.host_vendors(parts.host)
         for vendor in vendors:
             for rule in vendor.rules:
                 if _rule_matches(rule, path, parts.query):
@@ -92,7 +94,7 @@ class Knowledge:
                 return Match(vendor.name, vendor.host_kind, parts)
         return None
 
-    def _host_vendors(self, host: str) -> list[Vendor]:
+    def host_vendors(self, host: str) -> list[Vendor]:
         """Vendors owning a suffix of ``host`` (as itself, then with digit runs read as ``#``),
         shortest suffix first. Any listed suffix ends in the host's last two labels, so those
         select the few candidates: constant work even for a hostile 50,000-label host."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from urllib.parse import unquote_plus
 
 from rewriters.decisions import Decider
 from rewriters.decoders import query_value, split_url
 from rewriters.detection import Detection, Detector
+from rewriters.percent import unquote_plus
 from rewriters.treatment import Confidence, Purpose
 
 MAX_UNWRAP = 3

@@ -34,14 +34,14 @@ def sample_hosts() -> list[str]:
 
 def test_host_index_finds_what_the_suffix_walk_finds() -> None:
     for host in sample_hosts():
-        assert KNOWLEDGE._host_vendors(host) == walked_vendors(KNOWLEDGE, host), host
+        assert KNOWLEDGE.host_vendors(host) == walked_vendors(KNOWLEDGE, host), host
 
 
 def test_one_label_suffixes_match_nothing() -> None:
     knowledge = parse('version = 1\n[[vendors]]\nname = "T"\nhosts = ["example", "a.example"]\n'
                       'host_kind = "any"\n')
-    assert knowledge._host_vendors("example") == []
-    assert [v.name for v in knowledge._host_vendors("x.a.example")] == ["T"]
+    assert knowledge.host_vendors("example") == []
+    assert [v.name for v in knowledge.host_vendors("x.a.example")] == ["T"]
 
 
 def test_query_has_agrees_with_query_value() -> None:
