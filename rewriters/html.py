@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html import unescape
-from html.entities import html5 as _HTML5
 
+from rewriters.charrefs import unescape_attr
 from rewriters.triggers import NONE, WORDS, Words, tag_trigger
 
 _TAG_REST = re.compile(r"(?:[^>\"'=]++|=\s*+\"[^\"]*+\"|=\s*+'[^']*+'|[=\"'])*+>")
@@ -42,35 +41,6 @@ _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
 _TRIGGER = tag_trigger(URL_TAGS | _RAW_TEXT)
 _INNER_TAG = re.compile(r"<[^<>]{0,2000}>")
-_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*+;?)")
-_LEGACY_MAX = max(len(name) for name in _HTML5 if not name.endswith(";"))
-
-
-def _attr_ref(m: re.Match[str]) -> str:
-    """One character reference inside an attribute value, decoded as HTML5 does there.
-
-    Numeric references and ``&name;`` decode; a legacy name without ``;`` (``&reg``,
-    ``&copy``) decodes only when the character after it is neither ``=`` nor alphanumeric,
-    so ``?currency=EUR&region=eu`` keeps its ``&region``.
-    """
-    ref = m.group(1)
-    if ref[0] == "#" or (ref.endswith(";") and ref in _HTML5):
-        return unescape(m.group(0))
-    for size in range(min(len(ref), _LEGACY_MAX), 1, -1):
-        name = ref[:size]
-        if name in _HTML5 and not name.endswith(";"):
-            after = ref[size : size + 1] or m.string[m.end() : m.end() + 1]
-            if after == "=" or (after.isascii() and after.isalnum()):
-                return m.group(0)
-            return _HTML5[name] + ref[size:]
-    return m.group(0)
-
-
-def unescape_attr(raw: str) -> str:
-    """An attribute value's text as a browser reads it (see ``_attr_ref``)."""
-    return _CHARREF.sub(_attr_ref, raw) if "&" in raw else raw
-
-
 _CONTAINER_TAGS = {
     name: re.compile(r"<(/?)" + name + r"(?=[\s/>])[^>]{0,4000}>")
     for name in CONTAINERS

@@ -12,10 +12,11 @@ import re
 from urllib.parse import urljoin
 
 from rewriters import css
+from rewriters.charrefs import unescape_attr
 from rewriters.decisions import Decider
 from rewriters.decoders import MAX_URL, normalise_url, split_url
 from rewriters.detection import Detection, Detector
-from rewriters.html import Attr, Scan, Tag, link_text, unescape_attr
+from rewriters.html import Attr, Scan, Tag, link_text
 from rewriters.links import DROP_LINK, LinkRewriter
 from rewriters.pixels import invisible, large
 

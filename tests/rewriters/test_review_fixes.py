@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from rewriters import Action, RewriteResult
-from rewriters.html import unescape_attr
+from rewriters.charrefs import unescape_attr
 
 HtmlBuilder = Callable[..., bytes]
 Rewrite = Callable[..., RewriteResult]
