@@ -21,11 +21,10 @@ from relay.access import Access
 from relay.config import UpstreamConfig
 from relay.contracts import ContextFactory, Decider, Delivery, Journal, Observer, plain_context
 from relay.footers import FooterTemplates
-from relay.pipeline import PipelineSettings, message_id, prepare
+from relay.pipeline import PipelineSettings, header_values, prepare
 from relay.session import ConnectionState, state_of
 from relay.transaction import Transaction, strictest
 from relay.upstream import Reply, Upstream, UpstreamError, UpstreamRefused
-from rewriters.headers import get_values
 from rewriters.treatment import Action, Purpose, Treatment
 
 log = logging.getLogger("consent_relay.relay")
@@ -192,7 +191,8 @@ class RelayHandler:
 
     async def _prepare(self, tx: Transaction, raw: bytes) -> tuple[Delivery, bytes]:
         """Settle the treatment (category header may tighten it) and rewrite the body once."""
-        decisions = await self._recheck_category(tx, raw)
+        fields = header_values(raw, self.category_header, "Message-ID")
+        decisions = await self._recheck_category(tx, fields[self.category_header.lower()])
         treatment = strictest([d.treatment for d in decisions])
         context = self.context_factory(tx.recipients[0], decisions[0], tx.trace_id)
         if treatment.footer_template and self.footers is not None:
@@ -204,14 +204,13 @@ class RelayHandler:
         delivery = Delivery(
             trace_id=tx.trace_id, sender=tx.sender, recipients=list(tx.recipients),
             decisions=decisions, treatment=treatment, findings=prepared.result.findings,
-            message_id=message_id(raw), changed=prepared.changed,
+            message_id=next(iter(fields["message-id"]), None), changed=prepared.changed,
             uncleanable=prepared.result.uncleanable, rewrite_seconds=elapsed,
         )
         return delivery, prepared.data
 
-    async def _recheck_category(self, tx: Transaction, raw: bytes) -> list[Decision]:
+    async def _recheck_category(self, tx: Transaction, values: list[str]) -> list[Decision]:
         """A category header may tighten the pinned treatment; it never loosens it (fail closed)."""
-        values = get_values(raw, self.category_header)
         if not values:
             return tx.decisions
         category = values[0].strip().lower()

@@ -249,13 +249,20 @@ class AuditStore:
         return [(v, k, a, b, int(n)) for v, k, a, b, n in rows]
 
 
+def _inserts() -> tuple[Any, Any, Any]:
+    """Built once: a reused statement object keeps its SQLAlchemy cache key."""
+    decisions = insert(AuditDecision).returning(AuditDecision.id, sort_by_parameter_order=True)
+    return decisions, insert(AuditRecipient), insert(AuditFinding)
+
+
+_INSERTS = _inserts()
+
+
 def _insert_decisions(
     connection: Connection, records: Sequence[NewDecision], rows: list[dict[str, Any]]
 ) -> list[int]:
     """Decisions, then their recipients and findings: three executemany calls per batch."""
-    result = connection.execute(
-        insert(AuditDecision).returning(AuditDecision.id, sort_by_parameter_order=True), rows
-    )
+    result = connection.execute(_INSERTS[0], rows)
     ids = [row[0] for row in result.all()]
     pairs = list(zip(ids, records, strict=True))
     recipients = [{"decision_id": i, **_fit(AuditRecipient, vars(r))}
@@ -264,9 +271,9 @@ def _insert_decisions(
                  **_fit(AuditFinding, {"vendor": v, "kind": k, "action": a})}
                 for i, record in pairs for v, k, a, n in record.findings]
     if recipients:
-        connection.execute(insert(AuditRecipient), recipients)
+        connection.execute(_INSERTS[1], recipients)
     if findings:
-        connection.execute(insert(AuditFinding), findings)
+        connection.execute(_INSERTS[2], findings)
     return ids
 
 

@@ -51,7 +51,8 @@ class DeliveryJournal:
         self.window = window
         self.shared = shared
         self._recent: OrderedDict[bytes, None] = OrderedDict()  # raw digests: half the memory
-        self._insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
+        insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
+        self._insert = insert.on_conflict_do_nothing(index_elements=["key"])  # built once
         self._batches: GroupCommit[str] = GroupCommit(self._write)
 
     def _note(self, key: str) -> None:
@@ -96,8 +97,7 @@ class DeliveryJournal:
 
     async def _write(self, keys: Sequence[str]) -> None:
         rows = [{"key": key, "delivered_at": utcnow()} for key in keys]
-        statement = self._insert.on_conflict_do_nothing(index_elements=["key"])
-        await self.db.transaction(lambda connection: connection.execute(statement, rows))
+        await self.db.transaction(lambda connection: connection.execute(self._insert, rows))
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget entries older than ``older_than``; returns how many were removed."""

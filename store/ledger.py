@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, delete, insert, literal, select, union_all
+from sqlalchemy import Integer, Table, bindparam, delete, insert, literal, select, union_all
 
 from store.addresses import normalize
 from store.db import Database
@@ -44,6 +44,7 @@ class Ledger:
         self.controller = controller
         self.keep_ip = keep_ip
         self.listeners: list[Callable[[str], None]] = []
+        self._facts = self._facts_query()
 
     def address_hash(self, recipient: str) -> str:
         """HMAC-SHA256 of the normalised address: matchable by us, useless to a thief."""
@@ -127,7 +128,9 @@ class Ledger:
         async with self.db.session() as session:
             return [_view(row) for row in (await session.scalars(query)).all()]
 
-    def _facts_query(self, addresses: list[str], hashes: list[str]) -> Any:
+    def _facts_query(self) -> Any:
+        """Built once per ledger: reusing the statement object lets SQLAlchemy reuse its
+        cache key and compiled SQL on every lookup (the IN lists are expanding parameters)."""
         events = select(
             ConsentEvent.recipient.label("key"),
             ConsentEvent.purpose,
@@ -136,7 +139,10 @@ class Ledger:
             ConsentEvent.id.label("event_id"),
             ConsentEvent.method,
             ConsentEvent.expires_at,
-        ).where(ConsentEvent.controller == self.controller, ConsentEvent.recipient.in_(addresses))
+        ).where(
+            ConsentEvent.controller == self.controller,
+            ConsentEvent.recipient.in_(bindparam("addresses", expanding=True)),
+        )
         suppressed = select(
             Suppression.address_hash,
             Suppression.purpose,
@@ -145,7 +151,10 @@ class Ledger:
             literal(None, Integer),
             literal(SUPPRESSION),
             literal(None, UTCDateTime()),
-        ).where(Suppression.controller == self.controller, Suppression.address_hash.in_(hashes))
+        ).where(
+            Suppression.controller == self.controller,
+            Suppression.address_hash.in_(bindparam("hashes", expanding=True)),
+        )
         return union_all(events, suppressed)
 
     async def states(self, recipients: Sequence[str]) -> dict[str, ConsentState]:
@@ -155,8 +164,8 @@ class Ledger:
             return {}
         hashes = {self.address_hash(a): a for a in addresses}
         facts: dict[str, list[Fact]] = {a: [] for a in addresses}
-        query = self._facts_query(addresses, list(hashes))
-        rows = await self.db.transaction(lambda connection: connection.execute(query).all())
+        query, values = self._facts, {"addresses": addresses, "hashes": list(hashes)}
+        rows = await self.db.transaction(lambda connection: connection.execute(query, values).all())
         for key, purpose, state, at, event_id, method, expires_at in rows:
             address = hashes.get(key, key)
             facts[address].append(Fact(purpose, state, at, event_id, method, expires_at))
