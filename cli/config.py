@@ -51,6 +51,7 @@ def load_config(path: Path) -> Config:
     config.relay.tls_cert = _resolve(base, config.relay.tls_cert)
     config.relay.tls_key = _resolve(base, config.relay.tls_key)
     config.relay.auth_users_file = _resolve(base, config.relay.auth_users_file)
+    config.relay.dedup_file = _resolve(base, config.relay.dedup_file)
     config.upstream.capture_dir = _resolve(base, config.upstream.capture_dir)
     config.dkim.private_key = _resolve(base, config.dkim.private_key)
     config.store.url = _resolve_sqlite(base, config.store.url)

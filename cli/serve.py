@@ -38,7 +38,8 @@ from relay.pipeline import PipelineSettings
 from relay.server import RelayServer
 from store.audit import AuditStore
 from store.db import Database
-from store.journal import DeliveryJournal
+from store.journal import MAX_REMEMBERED, DeliveryJournal
+from store.keylog import KeyLog
 from store.ledger import Ledger
 from web.app import create_app
 from web.links import LinkSigner, context_factory
@@ -89,9 +90,7 @@ class Runtime:
         self.cache = TimedConsentCache(self.ledger, config.store.cache_ttl, self.metrics,
                                        timeout=config.store.lookup_timeout)
         self.policy = PolicyService(config.policy.file, self.cache)
-        self.journal = (
-            DeliveryJournal(self.db, shared=worker is not None) if config.relay.dedup else None
-        )
+        self.journal = self._journal() if config.relay.dedup else None
         self.recorder = AuditRecorder(self.db, config.store.hash_key, config.audit)
         self.reloads = ReloadTracker(self.policy, self.recorder, self.metrics)
         self.signer = LinkSigner(config.web.signing_keys, config.web.base_url,
@@ -104,6 +103,17 @@ class Runtime:
         self.web: WebHandle | None = None
         self.background: list[asyncio.Task[Any]] = []
         self.servers: list[asyncio.Server] = []
+
+    def _journal(self) -> DeliveryJournal:
+        """The delivery journal, with its local key log beside a SQLite store or where
+        ``[relay] dedup_file`` says (one file per worker: each appends without locking)."""
+        path = self.config.relay.dedup_file
+        if path is None and self.db.sqlite_file is not None:
+            path = self.db.sqlite_file.with_name(self.db.sqlite_file.name + ".delivered")
+        if path is not None and self.worker is not None:
+            path = path.with_name(f"{path.name}.w{self.worker}")
+        keylog = KeyLog(path, MAX_REMEMBERED) if path is not None else None
+        return DeliveryJournal(self.db, shared=self.worker is not None, keylog=keylog)
 
     def _handler(self) -> RelayHandler:
         config = self.config
@@ -172,6 +182,8 @@ async def stop(runtime: Runtime) -> None:
         server.close()
         await server.wait_closed()
     await runtime.tracking.close()
+    if runtime.journal is not None:
+        runtime.journal.close()
     await runtime.db.dispose()
 
 

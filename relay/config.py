@@ -41,6 +41,10 @@ class RelayConfig(_Section):
     idle_timeout: float = Field(default=300.0, gt=0)
     shutdown_grace: float = Field(default=30.0, ge=0)
     dedup: bool = True
+    dedup_file: Path | None = Field(
+        default=None,
+        description="Local key log of the delivery journal (default: beside a SQLite store).",
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Processes sharing the port.")
     trace_header: bool = True
 

@@ -137,6 +137,11 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file of a SQLite store (``None`` for PostgreSQL or ``:memory:``)."""
+        return self._sqlite_path()
+
     def _sqlite_path(self) -> Path | None:
         database = self._parsed.database
         if not self.is_sqlite or not database or database == ":memory:":

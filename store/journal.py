@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.batching import GroupCommit
 from store.db import Database
+from store.keylog import KeyLog
 from store.models import Base, UTCDateTime, utcnow
 
 MAX_REMEMBERED = 50_000
@@ -45,18 +46,23 @@ class DeliveryJournal:
     """The relay's :class:`relay.contracts.Journal`, on the shared store."""
 
     def __init__(
-        self, db: Database, window: timedelta = timedelta(days=2), *, shared: bool = False
+        self, db: Database, window: timedelta = timedelta(days=2), *, shared: bool = False,
+        keylog: KeyLog | None = None,
     ) -> None:
         self.db = db
         self.window = window
         self.shared = shared
+        self.keylog = keylog
         self._recent: OrderedDict[bytes, None] = OrderedDict()  # raw digests: half the memory
         insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
         self._insert = insert.on_conflict_do_nothing(index_elements=["key"])  # built once
         self._batches: GroupCommit[str] = GroupCommit(self._write)
 
     def _note(self, key: str) -> None:
-        self._recent[bytes.fromhex(key)] = None
+        self._note_digest(bytes.fromhex(key))
+
+    def _note_digest(self, digest: bytes) -> None:
+        self._recent[digest] = None
         if len(self._recent) > MAX_REMEMBERED:
             self._recent.popitem(last=False)
 
@@ -72,6 +78,9 @@ class DeliveryJournal:
         async with self.db.engine.connect() as connection:
             for key in (await connection.scalars(query)).all():
                 self._note(key)
+        if self.keylog is not None:  # keys whose database commit a crash cut short
+            for digest in self.keylog.read(newer_than=cutoff.timestamp()):
+                self._note_digest(digest)
         return len(self._recent)
 
     async def already_delivered(self, key: str) -> bool:
@@ -89,11 +98,25 @@ class DeliveryJournal:
     async def remember(self, key: str) -> None:
         """Return once ``key`` is committed; raise if the store failed to commit it.
 
-        Noted in memory first: upstream has accepted, so that fact holds even if this caller
-        is cancelled (client gone) while the commit is pending.
+        Noted in memory and in the key log first, before anything can yield: upstream has
+        accepted, so that fact holds even if this caller is cancelled (client gone) or the
+        process is killed while the commit is pending. A key log failure is raised after
+        the database commit, so the caller can report it.
         """
         self._note(key)
+        failure: OSError | None = None
+        if self.keylog is not None:
+            try:
+                self.keylog.append(bytes.fromhex(key))
+            except OSError as exc:
+                failure = exc
         await self._batches.submit(key)
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        if self.keylog is not None:
+            self.keylog.close()
 
     async def _write(self, keys: Sequence[str]) -> None:
         rows = [{"key": key, "delivered_at": utcnow()} for key in keys]

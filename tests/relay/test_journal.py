@@ -10,6 +10,7 @@ from smtp_client import LineClient
 
 from store.db import Database
 from store.journal import DeliveryJournal
+from store.keylog import KeyLog
 
 MESSAGE = b"From: a@example.org\r\nMessage-ID: <retry-1@example.org>\r\n\r\nhello\r\n"
 
@@ -63,3 +64,24 @@ async def test_restarted_relay_recognises_a_retry_from_before_the_crash(
     second_relay = await relay_factory(journal=restarted)
     assert (await send_once(second_relay.port)).startswith("250 2.0.0 Already delivered")
     assert len(upstream.accepted) == 1
+
+
+async def test_a_delivery_whose_database_commit_was_cut_short_is_still_recognised(
+    relay_factory, upstream, tmp_path: Path
+) -> None:
+    # The journal's database has no tables, so its commit fails, as if the process had been
+    # killed before the commit: the key log written the instant upstream accepted remains.
+    unmigrated = Database(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")
+    keys = tmp_path / "delivered.keys"
+    first_relay = await relay_factory(journal=DeliveryJournal(unmigrated, keylog=KeyLog(keys, 100)))
+    assert (await send_once(first_relay.port)).startswith("250 2.0.0 Delivered")
+    await first_relay.stop()
+    await unmigrated.dispose()
+    fresh = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    await fresh.upgrade("heads")
+    restarted = DeliveryJournal(fresh, keylog=KeyLog(keys, 100))
+    assert await restarted.load() == 1
+    second_relay = await relay_factory(journal=restarted)
+    assert (await send_once(second_relay.port)).startswith("250 2.0.0 Already delivered")
+    assert len(upstream.accepted) == 1
+    await fresh.dispose()

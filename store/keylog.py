@@ -1,0 +1,81 @@
+"""A local append-only file of delivery keys, written the instant upstream accepts a message.
+
+The delivery journal's database commit goes through a group commit and, under load, waits its
+turn for the event loop and the store thread: measured in the Postfix crash test, 7 ms at the
+median and 16 ms at p90 between upstream's 250 and the commit. A SIGKILL in that window made
+the retry a duplicate. One ``os.write`` of a fixed-size record to an ``O_APPEND`` file takes a
+few microseconds, never waits for a lock, and survives the death of the process (the kernel
+holds the page); so the window shrinks to the time the event loop needs to resume the
+transaction after reading upstream's reply. It is not fsynced: a power loss can lose the tail,
+as SQLite's ``synchronous=NORMAL`` commits can; the database journal stays the shared record.
+
+Each record is a 32-byte SHA-256 digest and the 8-byte Unix time it was written. The file is
+rotated when it holds ``limit`` records (the current file becomes ``<name>.1``), so at most
+two generations are kept and a restart reads both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import time
+from pathlib import Path
+
+DIGEST = 32
+RECORD = struct.Struct(f"<{DIGEST}sd")
+
+
+class KeyLog:
+    """Append-only delivery keys; :meth:`read` at start-up, :meth:`append` per delivery."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self._fd: int | None = None
+        self._count = 0
+
+    def read(self, newer_than: float) -> list[bytes]:
+        """Digests written after ``newer_than`` (Unix time), older generation first.
+
+        A torn final record (the process died inside a write) is ignored.
+        """
+        keys: list[bytes] = []
+        for path in (self._previous, self.path):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            usable = len(data) - len(data) % RECORD.size
+            for digest, written in RECORD.iter_unpack(data[:usable]):
+                if written > newer_than:
+                    keys.append(digest)
+            if path == self.path:
+                self._count = usable // RECORD.size
+        return keys
+
+    def append(self, digest: bytes) -> None:
+        """One ``write`` of one record (atomic for ``O_APPEND`` on a local file system)."""
+        if self._fd is None or self._count >= self.limit:
+            self._open()
+        assert self._fd is not None
+        os.write(self._fd, RECORD.pack(digest, time.time()))
+        self._count += 1
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def _previous(self) -> Path:
+        return self.path.with_name(self.path.name + ".1")
+
+    def _open(self) -> None:
+        self.close()
+        if self._count >= self.limit:  # full: the current generation becomes the previous one
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.path, self._previous)
+            self._count = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

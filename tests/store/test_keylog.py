@@ -1,0 +1,63 @@
+"""The delivery key log: what was appended is read back after a restart, within bounds."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from store.keylog import RECORD, KeyLog
+
+
+def digest(n: int) -> bytes:
+    return hashlib.sha256(str(n).encode()).digest()
+
+
+def reopened(path: Path, limit: int = 100, newer_than: float = 0) -> list[bytes]:
+    return KeyLog(path, limit).read(newer_than=newer_than)
+
+
+def test_appended_keys_are_read_back_by_a_new_process(tmp_path: Path) -> None:
+    log = KeyLog(tmp_path / "delivered", limit=100)
+    for n in range(3):
+        log.append(digest(n))
+    log.close()
+    assert reopened(tmp_path / "delivered") == [digest(n) for n in range(3)]
+
+
+def test_a_record_torn_by_a_crash_is_ignored(tmp_path: Path) -> None:
+    log = KeyLog(tmp_path / "delivered", limit=100)
+    log.append(digest(1))
+    log.close()
+    with (tmp_path / "delivered").open("ab") as file:
+        file.write(RECORD.pack(digest(2), time.time())[:17])
+    assert reopened(tmp_path / "delivered") == [digest(1)]
+
+
+def test_keys_older_than_the_window_are_not_read(tmp_path: Path) -> None:
+    (tmp_path / "delivered").write_bytes(
+        RECORD.pack(digest(1), time.time() - 86400) + RECORD.pack(digest(2), time.time()))
+    assert reopened(tmp_path / "delivered", newer_than=time.time() - 60) == [digest(2)]
+
+
+def test_a_full_log_rotates_and_two_generations_are_kept(tmp_path: Path) -> None:
+    log = KeyLog(tmp_path / "delivered", limit=3)
+    for n in range(8):
+        log.append(digest(n))
+    log.close()
+    kept = reopened(tmp_path / "delivered", limit=3)
+    assert kept == [digest(n) for n in range(3, 8)]
+    assert (tmp_path / "delivered.1").stat().st_size == 3 * RECORD.size
+
+
+def test_a_restarted_log_continues_counting_towards_rotation(tmp_path: Path) -> None:
+    log = KeyLog(tmp_path / "delivered", limit=3)
+    for n in range(3):
+        log.append(digest(n))
+    log.close()
+    again = KeyLog(tmp_path / "delivered", limit=3)
+    again.read(newer_than=0)
+    again.append(digest(3))
+    again.close()
+    assert (tmp_path / "delivered").stat().st_size == RECORD.size
+    assert reopened(tmp_path / "delivered", limit=3) == [digest(n) for n in range(4)]
