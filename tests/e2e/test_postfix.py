@@ -135,17 +135,17 @@ def test_relay_killed_mid_stream_loses_no_message(
     submitted = threading.Event()
     submitter = threading.Thread(target=_submit_stream, args=(postfix, ids, submitted))
     submitter.start()
-    killed_at = -1
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(sink.deliveries) >= total // 4:
-            relay.kill()
-            killed_at = len(sink.deliveries)
-            break
-        time.sleep(0.005)
-    assert killed_at >= 0, "the stream never got going" + _diagnose(postfix, relay)
-    time.sleep(1.0)
-    relay.start()
+    killed_at: list[int] = []
+    for quarter in (1, 2, 3):  # three kills: at a quarter, half and three quarters delivered
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(sink.deliveries) < total * quarter // 4:
+            time.sleep(0.005)
+        assert len(sink.deliveries) >= total * quarter // 4, (
+            "the stream stalled" + _diagnose(postfix, relay))
+        relay.kill()
+        killed_at.append(len(sink.deliveries))
+        time.sleep(1.0)
+        relay.start()
     submitter.join(timeout=60)
     assert submitted.is_set()
     assert postfix.wait_until_empty(90, flush_every=2.0), _diagnose(postfix, relay)
