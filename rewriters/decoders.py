@@ -14,8 +14,8 @@ import json
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import quote
 
 from rewriters.percent import unquote, unquote_plus
@@ -26,8 +26,7 @@ _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 _UNSAFE = re.compile("[\r\n\t\x00 <>\"]")
 
 
-@dataclass(frozen=True)
-class UrlParts:
+class UrlParts(NamedTuple):
     """A URL split once; ``path`` and ``query`` stay percent-encoded as in the source."""
 
     url: str

@@ -8,7 +8,7 @@ is tracking; an unknown ``<a>`` is only tracking if it carries the recipient's i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rewriters.decoders import UrlParts, normalise_url, split_url
 from rewriters.identity import Identity
@@ -20,8 +20,7 @@ UNKNOWN = "unknown"
 _EXEMPT_SCHEMES = ("cid:", "data:", "blob:", "mailto:", "tel:", "#", "sms:", "about:")
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     """A tracker hit: who, what, how sure; ``match`` is set for vendor rules."""
 
     vendor: str

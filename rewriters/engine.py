@@ -179,6 +179,9 @@ def _forwarded(run: Run, part: mime.Part) -> None:
 
 
 def _read_receipts(run: Run, root: mime.Part) -> None:
+    head = run.raw[: root.body_start].lower()
+    if not any(name.encode() in head for name in READ_RECEIPTS):
+        return  # a field name is ASCII: it cannot be there when its bytes are not
     for f in parse_fields(run.raw, root.body_start):
         if f.name not in READ_RECEIPTS:
             continue

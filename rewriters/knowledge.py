@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from rewriters.decoders import UrlParts, decode, query_has, query_value
 
@@ -42,8 +42,7 @@ class Vendor:
     examples: tuple[dict[str, str], ...]
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """A vendor signature hit. ``kind`` ``any`` means the caller's context decides."""
 
     vendor: str
