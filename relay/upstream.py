@@ -13,10 +13,23 @@ import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
 
 from relay.config import UpstreamConfig
 
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_ATOM = rb"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rb"(?:%s(?:\.%s)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)?" % (_ATOM, _ATOM))
+
+
+def smtp_path(address: str, encoding: str) -> bytes:
+    """``<address>`` as MAIL/RCPT send it: aiosmtplib's ``quote_address`` runs the email
+    package's address parser, which for a plain ``local@domain`` (or the null sender) gives
+    back the address itself; anything else still goes through it."""
+    raw = address.encode(encoding)
+    if _PLAIN_ADDRESS.fullmatch(raw):
+        return b"<" + raw + b">"
+    return quote_address(address).encode(encoding)
 
 
 def wire_payload(message: bytes) -> bytes:
@@ -131,21 +144,36 @@ class Upstream:
         return self._client.supports_extension(extension)
 
     async def mail(self, sender: str, options: list[str], utf8: bool) -> Reply:
+        """Upstream's answer to MAIL FROM (a refusal is raised as :class:`UpstreamRefused`)."""
         try:
-            r = await self._client.mail(sender, options=options, encoding=_enc(utf8))
+            path = b"FROM:" + smtp_path(sender, _enc(utf8))
+            await self._greeted()
+            r = await self._client.execute_command(b"MAIL", path, *(o.encode() for o in options))
         except Exception as exc:
             raise _translate(exc) from exc
+        if r.code != 250:
+            raise UpstreamRefused(Reply(r.code, r.message))
         return Reply(r.code, r.message)
 
     async def rcpt(self, recipient: str, utf8: bool) -> Reply:
         """Upstream's answer for one recipient; a 4xx/5xx is returned, not raised."""
         try:
-            r = await self._client.rcpt(recipient, encoding=_enc(utf8))
-        except aiosmtplib.SMTPRecipientRefused as exc:
-            return Reply(exc.code, exc.message)
+            path = b"TO:" + smtp_path(recipient, _enc(utf8))
+            r = await self._client.execute_command(b"RCPT", path)
         except Exception as exc:
             raise _translate(exc) from exc
         return Reply(r.code, r.message)
+
+    async def _greeted(self) -> None:
+        """EHLO once per connection, HELO if EHLO is refused (as aiosmtplib's own commands)."""
+        if not self._client.is_ehlo_or_helo_needed:
+            return
+        try:
+            await self._client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not self._client.is_connected:
+                raise
+            await self._client.helo()
 
     async def data(self, message: bytes) -> Reply:
         """Send the body; raise unless upstream accepted it with a 2xx.

@@ -43,8 +43,13 @@ def _local(local: str) -> str:
     return local.casefold()
 
 
+@functools.lru_cache(maxsize=1024)
 def domain(value: str) -> str:
-    """Lowercased A-label form of a domain; raise :class:`AddressError` if it is not one."""
+    """Lowercased A-label form of a domain; raise :class:`AddressError` if it is not one.
+
+    Memoised on its own: recipients are mostly new, their domains mostly are not, and the
+    IDNA check is the costly part of normalising an address.
+    """
     value = value.strip().rstrip(".")
     if not value:
         raise AddressError("empty domain")

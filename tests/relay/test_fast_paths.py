@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from aiosmtpd.smtp import SMTP
+from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from relay.server import RelaySMTP
-from relay.upstream import wire_payload
+from relay.upstream import smtp_path, wire_payload
 
 PATHS = [
     "<a@b.com>", "<a@b.com> BODY=8BITMIME", "<a@b.com>  SIZE=10 BODY=8BITMIME", "<>",
@@ -59,3 +60,26 @@ def test_payload_of_a_crlf_message_is_dot_stuffed_and_terminated() -> None:
     [b"\r", b"\n", b"\r\n", b".", b"..", b"text", b"\x00", b"\xff"]), max_size=30).map(b"".join))
 def test_payload_equals_what_aiosmtplib_data_would_write(message: bytes) -> None:
     assert wire_payload(message) == aiosmtplib_payload(message)
+
+
+ADDRESSES = ["a@b.com", "<>", "", "a.b+c@x-y.example.org", '"a b"@c.com', "a@[1.2.3.4]",
+             "Bob <bob@example.org>", "a..b@c.com", "jörg@b.de", "<a@b.com>", "a@b", "a@b.com "]
+
+
+def quoted(address: str, encoding: str, ours: bool) -> object:
+    """The quoted path, or the exception type (aiosmtplib refuses some addresses)."""
+    try:
+        return smtp_path(address, encoding) if ours else quote_address(address).encode(encoding)
+    except Exception as exc:
+        return type(exc)
+
+
+def test_plain_addresses_are_quoted_as_aiosmtplib_quotes_them() -> None:
+    for address in ADDRESSES:
+        encoding = "utf-8" if not address.isascii() else "ascii"
+        assert quoted(address, encoding, True) == quoted(address, encoding, False), address
+
+
+@given(st.text(alphabet='ab.<>@ -+"[]:', max_size=24))
+def test_any_address_is_quoted_as_aiosmtplib_quotes_it(address: str) -> None:
+    assert quoted(address, "ascii", True) == quoted(address, "ascii", False)
