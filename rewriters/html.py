@@ -164,26 +164,28 @@ class _Scanner:
         text, pos, search = self.low, start, _TRIGGER.search
         words = Words(text, start, end)
         m = search(text, pos, end)
+        at = NONE[0] if m is None else m.start()
         while pos < end:
-            if m is not None and m.start() < pos:
+            if at < pos:
                 m = search(text, pos, end)
+                at = NONE[0] if m is None else m.start()
             word = words.at(pos)
-            if m is None or word[0] < m.start():
-                if word is NONE:
-                    return
+            if word[0] < at:
                 pos = self._word(pos, word[0], word[1], end, in_comment)
-            elif m.group(2):
+            elif m is None:
+                return
+            elif m.lastindex == 2:
                 name = m.group(2)  # matched on the lowercased copy
-                pos = self._tag(m.start(), m.end(), _NAMES.get(name, name), end, in_comment)
-            elif m.group(3):
-                close = text.find(">", m.start(), end)
+                pos = self._tag(at, m.end(), _NAMES.get(name, name), end, in_comment)
+            elif m.lastindex == 3:
+                close = text.find(">", at, end)
                 pos = end if close < 0 else close + 1
                 if self.anchors:
                     anchor = self.anchors.pop()
-                    anchor.close_start, anchor.close_end = m.start(), pos
+                    anchor.close_start, anchor.close_end = at, pos
             else:
                 # "<!--" inside a comment is text: comments never nest
-                pos = m.end() if in_comment else self._comment(m.start(), end)
+                pos = m.end() if in_comment else self._comment(at, end)
 
     def _word(self, pos: int, at: int, after: int, end: int, in_comment: bool) -> int:
         """A trigger word: parse the tag around it, if it is inside one."""

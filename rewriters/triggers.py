@@ -23,13 +23,22 @@ _SPLIT_WORDS = (
     ("hspac", r"e\s*="),
 )
 WORDS = "|".join(re.escape(head) + rest for head, rest in _SPLIT_WORDS)
-# The regex engine scans for a leading literal in a tight C loop: each word is searched from
-# its rare character and confirmed by looking behind for the letters before it. (pattern,
-# how many characters the word starts before the match)
-_ANCHORED = tuple(
-    (re.compile(re.escape(head[-1]) + "(?<=" + re.escape(head) + ")" + rest), len(head) - 1)
-    for head, rest in _SPLIT_WORDS
-)
+
+
+def _anchored(heads: list[tuple[str, str]]) -> tuple[re.Pattern[str], tuple[int, ...]]:
+    """One pattern for the words sharing a rare character (``head[-1]``): the regex engine
+    scans for its leading literal in a tight C loop, then looks behind for the letters before
+    it. Group ``i`` is word ``i``'s rest; ``offsets[i - 1]`` is how far before the match that
+    word starts."""
+    alternatives = ("(?<=" + re.escape(head) + ")(" + rest + ")" for head, rest in heads)
+    pattern = re.escape(heads[0][0][-1]) + "(?:" + "|".join(alternatives) + ")"
+    return re.compile(pattern), tuple(len(head) - 1 for head, _ in heads)
+
+
+_BY_ANCHOR: dict[str, list[tuple[str, str]]] = {}
+for _head, _rest in _SPLIT_WORDS:
+    _BY_ANCHOR.setdefault(_head[-1], []).append((_head, _rest))
+_ANCHORED = tuple(_anchored(heads) for heads in _BY_ANCHOR.values())
 NONE = (1 << 62, 1 << 62)  # "no word left": sorts after every real offset
 
 
@@ -66,6 +75,13 @@ class Words:
         return self.first
 
     def _find(self, index: int, pos: int) -> tuple[int, int]:
-        pattern, offset = _ANCHORED[index]
-        m = pattern.search(self._text, pos + offset, self._end)
-        return NONE if m is None else (m.start() - offset, m.end())
+        pattern, offsets = _ANCHORED[index]
+        at = pos + min(offsets)
+        while True:
+            m = pattern.search(self._text, at, self._end)
+            if m is None:
+                return NONE
+            start = m.start() - offsets[(m.lastindex or 1) - 1]
+            if start >= pos:  # a longer head may reach back before ``pos``
+                return start, m.end()
+            at = m.start() + 1
