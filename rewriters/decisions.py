@@ -35,6 +35,7 @@ class Decider:
         self.allowed = None if allowed is None else {v.lower() for v in allowed}
         # asked for every tracker of every message: a plain attribute, not a property
         self.stripping_all = treatment.action in (Action.STRIP, Action.REPORT)
+        self.reporting = treatment.action is Action.REPORT
 
     def spend_css(self, size: int) -> bool:
         """May ``size`` more characters of CSS be tokenized? (tinycss2 runs at ~1 MB/s.)"""
@@ -71,7 +72,7 @@ class Decider:
 
     def add(self, vendor: str, kind: str, where: str, host: str, action: str,
             confidence: Confidence, purpose: Purpose | None, detail: str = "") -> None:
-        if self.treatment.action is Action.REPORT:
+        if self.reporting:
             detail = f"{detail}; {REPORT_ONLY}" if detail else REPORT_ONLY
         self.findings.append(Finding(vendor, kind, where, host, action, confidence, purpose,
                                      detail))

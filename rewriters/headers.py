@@ -8,11 +8,10 @@ byte, including odd folding, 8-bit values and the line-ending style, survives as
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class HeaderField:
+class HeaderField(NamedTuple):
     """One header field: lowercased name, raw value (with folding), byte span in the message."""
 
     name: str

@@ -36,6 +36,7 @@ RELEVANT = frozenset({
     "rel", "http-equiv", "content", "poster", "data", "hspace", "ping",
 })
 _RELEVANT = {name: name for name in RELEVANT}
+_QUOTE_OF = {2: '"', 3: "'", 4: ""}  # _ATTR's value groups
 _NAMES = {name: name for name in URL_TAGS | _RAW_TEXT | CONTAINERS}
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _NAME = re.compile(r"[a-zA-Z][^\t\n\f\r />]*+")
@@ -125,15 +126,14 @@ def parse_attrs(text: str, start: int, end: int, low: str | None = None) -> dict
         name = _RELEVANT.get(m.group(1) if low is not None else m.group(1).lower(), "")
         if not name or name in attrs:
             continue
-        if m.start(2) >= 0:
-            vstart, quote = m.start(2) - 1, '"'
-        elif m.start(3) >= 0:
-            vstart, quote = m.start(3) - 1, "'"
-        elif m.start(4) >= 0:
-            vstart, quote = m.start(4), ""
+        at, after = m.span()
+        group = m.lastindex or 1  # the value's group (2-4) when there is a value
+        if group == 1:
+            vstart, quote = after, ""
         else:
-            vstart, quote = m.end(), ""
-        offsets = (m.start() - start, m.end() - start, vstart - start)
+            quote = _QUOTE_OF[group]
+            vstart = m.start(group) - len(quote)  # a quoted value token starts at its quote
+        offsets = (at - start, after - start, vstart - start)
         attrs[name] = Attr(name, text, start, offsets, quote)
     return attrs
 

@@ -86,7 +86,7 @@ def identity_for(recipient: str | None) -> Identity:
     address = recipient.strip().strip("<>")
     lowered = address.lower()
     needles = {lowered, quote(lowered, safe="").lower(), lowered.replace("@", "%40")}
-    for form in (address, lowered):
+    for form in {address, lowered}:  # a set: most addresses arrive lowercase
         needles.update(_b64_forms(form))
     for algo in ("md5", "sha1", "sha256"):
         needles.add(hashlib.new(algo, lowered.encode("utf-8")).hexdigest())

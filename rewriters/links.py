@@ -89,6 +89,7 @@ class LinkRewriter:
         self.knowledge = detector.knowledge
         self.param_names = self._removed_params()
         self.strip_identity = decider.strips("unknown", Purpose.CLICK_TRACKING)
+        self._protected: dict[str, bool] = {}
 
     def _removed_params(self) -> frozenset[str]:
         """Which parameters this treatment removes: each belongs to a vendor
@@ -143,9 +144,8 @@ class LinkRewriter:
             self.decider.record(det, where, "routed" if routed else "kept")
             return (routed or url), True
         destination = det.destination()
-        words = self.knowledge.protected_words
-        if protected(url, text(), words) or (destination is not None
-                                             and protected(destination, "", words)):
+        if protected(url, text(), self.knowledge.protected_words) or (
+                destination is not None and self._protected_destination(destination)):
             # unsubscribe / preferences / view in browser: opt-out must keep working
             self.decider.record(det, where, "kept", detail="protected link left wrapped")
             return url, True
@@ -157,6 +157,16 @@ class LinkRewriter:
             return DROP_LINK, True
         self.decider.record(det, where, "kept", detail="opaque wrapper")
         return url, True
+
+    def _protected_destination(self, destination: str) -> bool:
+        """``protected(destination, "")``, memoised for the message: wrappers of one mailing
+        often lead to the same few pages."""
+        known = self._protected.get(destination)
+        if known is None:
+            known = protected(destination, "", self.knowledge.protected_words)
+            if len(self._protected) < 10_000:
+                self._protected[destination] = known
+        return known
 
     def _params(self, url: str, text: Callable[[], str], where: str) -> str:
         if "?" not in url or not (self.param_names or self.strip_identity):
