@@ -183,7 +183,7 @@ async def stop(runtime: Runtime) -> None:
         await server.wait_closed()
     await runtime.tracking.close()
     if runtime.journal is not None:
-        runtime.journal.close()
+        await runtime.journal.close()
     await runtime.db.dispose()
 
 

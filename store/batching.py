@@ -22,8 +22,12 @@ class GroupCommit(Generic[T]):
         self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> None:
+        await self.submit_many([item])
+
+    async def submit_many(self, items: Sequence[T]) -> None:
+        """Return once every item is committed (they may share a transaction with others)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, done))
+        self._pending.extend((item, done) for item in items)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         await done

@@ -11,13 +11,19 @@ Checks are answered from memory: :meth:`DeliveryJournal.load` reads the keys of 
 write also lands in memory. A retry that reaches *another* relay instance sharing the database
 is therefore not recognised; that costs a possible duplicate, never a loss, and saves a
 database query on every message (``shared`` journals, used when several workers share a
-port, do ask the database on a miss). Writes are group-committed: while one transaction is in
-flight, keys from other connections queue up and go in the next one, and each caller's
-``remember`` returns only once its own key is committed.
+port, do ask the database on a miss).
+
+With a key log (:mod:`store.keylog`, the default beside a SQLite store) ``remember`` appends the
+key to that file before it returns, and the database row follows within ``FLUSH_DELAY`` in a
+shared batch: the file is what survives a crash of this process, the table is what other
+instances, restarts after a lost file and the retention purge see. Without a key log, writes
+are group-committed and ``remember`` returns only once its own key is committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -33,6 +39,9 @@ from store.keylog import KeyLog
 from store.models import Base, UTCDateTime, utcnow
 
 MAX_REMEMBERED = 50_000
+FLUSH_DELAY = 0.1  # seconds a key may be only in the key log before its database row
+
+log = logging.getLogger("consent_relay.journal")
 
 
 class DeliveredMessage(Base):
@@ -53,6 +62,8 @@ class DeliveryJournal:
         self.window = window
         self.shared = shared
         self.keylog = keylog
+        self._unflushed: list[str] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._recent: OrderedDict[bytes, None] = OrderedDict()  # raw digests: half the memory
         insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
         self._insert = insert.on_conflict_do_nothing(index_elements=["key"])  # built once
@@ -96,25 +107,47 @@ class DeliveryJournal:
         return found is not None
 
     async def remember(self, key: str) -> None:
-        """Return once ``key`` is committed; raise if the store failed to commit it.
+        """Record that upstream accepted the message ``key`` names; raise if that failed.
 
-        Noted in memory and in the key log first, before anything can yield: upstream has
-        accepted, so that fact holds even if this caller is cancelled (client gone) or the
-        process is killed while the commit is pending. A key log failure is raised after
-        the database commit, so the caller can report it.
+        Noted in memory and in the key log first, before anything can yield: that fact then
+        holds even if this caller is cancelled (client gone) or the process is killed. With
+        a key log the database row follows within ``FLUSH_DELAY`` in a shared batch (the key
+        log already survives a crash); without one, or when the key log cannot be written,
+        this returns only once the row is committed.
         """
         self._note(key)
-        failure: OSError | None = None
         if self.keylog is not None:
             try:
                 self.keylog.append(bytes.fromhex(key))
-            except OSError as exc:
-                failure = exc
+            except OSError:
+                await self._batches.submit(key)
+                raise
+            self._unflushed.append(key)
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush_later())
+            return
         await self._batches.submit(key)
-        if failure is not None:
-            raise failure
 
-    def close(self) -> None:
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Commit the rows of keys so far only in the key log (a failure is logged: the key
+        log still holds them for this process, and the next flush does not retry them)."""
+        keys, self._unflushed = self._unflushed, []
+        if not keys:
+            return
+        try:
+            await self._batches.submit_many(keys)
+        except Exception:
+            log.exception("journal_flush_failed", extra={"keys": len(keys)})
+
+    async def close(self) -> None:
+        """Flush, then close the key log (at shutdown, before the database is disposed)."""
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()
         if self.keylog is not None:
             self.keylog.close()
 
