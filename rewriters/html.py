@@ -270,4 +270,6 @@ def link_text(text: str, tag: Tag, limit: int = 2000) -> str:
     if tag.close_start < 0:
         return ""
     inner = text[tag.end : min(tag.close_start, tag.end + limit)]
-    return " ".join(_INNER_TAG.sub(" ", inner).split())
+    if "<" in inner:  # most link texts are plain words
+        inner = _INNER_TAG.sub(" ", inner)
+    return " ".join(inner.split())

@@ -29,8 +29,11 @@ def unquote(text: str) -> str:
     for bit in bits[1:]:
         char = pairs.get(bit[:2])
         out.append("%" + bit if char is None else char + bit[2:])
+    joined = "".join(out)
+    if joined.isascii():  # ASCII bytes decode to themselves
+        return joined
     # each char is one byte here: ASCII as written, or the byte a pair stands for
-    return "".join(out).encode("latin-1").decode("utf-8", "replace")
+    return joined.encode("latin-1").decode("utf-8", "replace")
 
 
 def unquote_plus(text: str) -> str:
