@@ -110,10 +110,15 @@ class Runtime:
         path = self.config.relay.dedup_file
         if path is None and self.db.sqlite_file is not None:
             path = self.db.sqlite_file.with_name(self.db.sqlite_file.name + ".delivered")
-        if path is not None and self.worker is not None:
-            path = path.with_name(f"{path.name}.w{self.worker}")
-        keylog = KeyLog(path, MAX_REMEMBERED) if path is not None else None
-        return DeliveryJournal(self.db, shared=self.worker is not None, keylog=keylog)
+        shared = self.worker is not None
+        if path is None:
+            return DeliveryJournal(self.db, shared=shared)
+        if self.worker is None:
+            return DeliveryJournal(self.db, keylog=KeyLog(path, MAX_REMEMBERED))
+        logs = [path.with_name(f"{path.name}.w{n}") for n in range(self.config.relay.workers)]
+        others = tuple(log for n, log in enumerate(logs) if n != self.worker)
+        keylog = KeyLog(logs[self.worker], MAX_REMEMBERED, also_read=others)
+        return DeliveryJournal(self.db, shared=shared, keylog=keylog)
 
     def _handler(self) -> RelayHandler:
         config = self.config

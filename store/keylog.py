@@ -29,9 +29,10 @@ RECORD = struct.Struct(f"<{DIGEST}sd")
 class KeyLog:
     """Append-only delivery keys; :meth:`read` at start-up, :meth:`append` per delivery."""
 
-    def __init__(self, path: Path, limit: int) -> None:
+    def __init__(self, path: Path, limit: int, also_read: tuple[Path, ...] = ()) -> None:
         self.path = path
         self.limit = limit
+        self.also_read = also_read  # other workers' logs: a retry may reach any worker
         self._fd: int | None = None
         self._count = 0
 
@@ -41,7 +42,8 @@ class KeyLog:
         A torn final record (the process died inside a write) is ignored.
         """
         keys: list[bytes] = []
-        for path in (self._previous, self.path):
+        others = [p for other in self.also_read for p in (_previous(other), other)]
+        for path in (*others, self._previous, self.path):
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
@@ -69,7 +71,7 @@ class KeyLog:
 
     @property
     def _previous(self) -> Path:
-        return self.path.with_name(self.path.name + ".1")
+        return _previous(self.path)
 
     def _open(self) -> None:
         self.close()
@@ -79,3 +81,7 @@ class KeyLog:
             self._count = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".1")

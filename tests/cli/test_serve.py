@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from store.keylog import RECORD
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -168,6 +170,8 @@ def test_two_workers_share_the_port_and_both_stop_on_sigterm(
             process.kill()
     assert process.returncode == 0, output.decode()
     assert len(list((config.parent / "outbox").glob("*.eml"))) == 6
+    key_logs = list(config.parent.glob("*.delivered.w[01]"))  # each worker keeps its own
+    assert key_logs and sum(log.stat().st_size for log in key_logs) == 6 * RECORD.size
 
 
 def test_config_check_reports_a_missing_dkim_key_for_resigning(tmp_path: Path) -> None:

@@ -61,3 +61,11 @@ def test_a_restarted_log_continues_counting_towards_rotation(tmp_path: Path) -> 
     again.close()
     assert (tmp_path / "delivered").stat().st_size == RECORD.size
     assert reopened(tmp_path / "delivered", limit=3) == [digest(n) for n in range(4)]
+
+
+def test_a_worker_also_reads_the_keys_its_siblings_logged(tmp_path: Path) -> None:
+    sibling = KeyLog(tmp_path / "delivered.w1", limit=100)
+    sibling.append(digest(7))
+    sibling.close()
+    own = KeyLog(tmp_path / "delivered.w0", limit=100, also_read=(tmp_path / "delivered.w1",))
+    assert own.read(newer_than=0) == [digest(7)]
