@@ -138,26 +138,21 @@ def _clean_path(path: str) -> str:
     return "/" + "".join(s + "/" for s in out) + last
 
 
-def _is_key(key: str, name: str) -> bool:
-    return key == name or (("%" in key or "+" in key) and unquote_plus(key) == name)
-
-
-def query_value(query: str, name: str) -> str | None:
-    """First value of parameter ``name`` (percent-decoded); ``""`` for a bare ``name``."""
+def raw_query_value(query: str, name: str) -> str | None:
+    """First value of parameter ``name`` as written (not decoded); ``""`` for a bare ``name``."""
     if name not in query:
         return None
     for pair in query[:MAX_URL].split("&"):
         key, _, value = pair.partition("=")
-        if _is_key(key, name):
-            return unquote_plus(value)
+        if key == name or (("%" in key or "+" in key) and unquote_plus(key) == name):
+            return value
     return None
 
 
-def query_has(query: str, name: str) -> bool:
-    """``query_value(query, name) is not None``, without decoding the value."""
-    if name not in query:
-        return False
-    return any(_is_key(pair.partition("=")[0], name) for pair in query[:MAX_URL].split("&"))
+def query_value(query: str, name: str) -> str | None:
+    """First value of parameter ``name`` (percent-decoded); ``""`` for a bare ``name``."""
+    raw = raw_query_value(query, name)
+    return None if raw is None else unquote_plus(raw)
 
 
 def safe_destination(url: str | None) -> str | None:
@@ -283,6 +278,12 @@ DECODERS: dict[str, Decoder] = {
     "streak_last_segment": streak_last_segment,
     "yesware_path": yesware_path,
 }
+
+
+# Decoders that read nothing but one query parameter (``None``: the rule's ``arg``), so what
+# they return depends on that parameter's raw value alone.
+ONE_PARAM: dict[str, str | None] = {"query_param": None, "base64_param": None,
+                                    "mandrill_json": "p"}
 
 
 def decode(name: str, parts: UrlParts, arg: str) -> str | None:

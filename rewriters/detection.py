@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from rewriters.decoders import UrlParts, normalise_url, split_url
+from rewriters.decoders import ONE_PARAM, UrlParts, normalise_url, raw_query_value, split_url
 from rewriters.identity import Identity
 from rewriters.knowledge import Knowledge, Match, Vendor
 from rewriters.pixels import ImageStats, high_entropy, spacer, tracking_path
@@ -55,6 +55,7 @@ class Detector:
         self.stats = stats
         self._links: dict[str, Detection | None] = {}
         self._vendors: dict[str, list[Vendor]] = {}  # by host: links repeat their host
+        self._destinations: dict[tuple[str, str, str | None], str | None] = {}
 
     def _match(self, parts: UrlParts) -> Match | None:
         vendors = self._vendors.get(parts.host)
@@ -120,6 +121,22 @@ class Detector:
         if self.stats.host_serves_real_images(parts.host, url):
             return True
         return not parts.query and spacer(parts.path, self.knowledge.spacer_names)
+
+    def destination(self, det: Detection) -> str | None:
+        """``det.destination()``, memoised per message when the decoder reads one query
+        parameter: a mailing's wrappers differ in tracking ids more than in destinations."""
+        match = det.match
+        rule = match.rule if match is not None else None
+        if match is None or rule is None or rule.decoder not in ONE_PARAM:
+            return det.destination()
+        param = ONE_PARAM[rule.decoder] or rule.arg
+        key = (rule.decoder, rule.arg, raw_query_value(match.parts.query, param))
+        if key in self._destinations:
+            return self._destinations[key]
+        found = det.destination()
+        if len(self._destinations) < 10_000:
+            self._destinations[key] = found
+        return found
 
     def link(self, url: str) -> Detection | None:
         """A followed link: a vendor click wrapper, or a URL carrying the recipient (memoised:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, NamedTuple
 
-from rewriters.decoders import UrlParts, decode, query_has, query_value
+from rewriters.decoders import UrlParts, decode, query_value, raw_query_value
 
 MAX_PATH = 4096
 _DIGITS = re.compile(r"[0-9]+")
@@ -123,7 +123,7 @@ def _rule_matches(rule: Rule, path: str, query: str) -> bool:
         return True
     name, wanted = rule.query
     if wanted is None:  # presence only: no need to percent-decode the value
-        return query_has(query, name)
+        return raw_query_value(query, name) is not None
     return query_value(query, name) == wanted
 
 

@@ -143,7 +143,7 @@ class LinkRewriter:
             routed = self.decider.route(url, Purpose.CLICK_TRACKING)
             self.decider.record(det, where, "routed" if routed else "kept")
             return (routed or url), True
-        destination = det.destination()
+        destination = self.detector.destination(det)
         if protected(url, text(), self.knowledge.protected_words) or (
                 destination is not None and self._protected_destination(destination)):
             # unsubscribe / preferences / view in browser: opt-out must keep working
