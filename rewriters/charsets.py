@@ -10,7 +10,9 @@ is not ASCII-compatible and does not decode are left alone.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 # Declared names that senders routinely use for a superset.
 SUPERSETS = {
@@ -24,6 +26,9 @@ SUPERSETS = {
 NOT_ASCII_COMPATIBLE = ("utf-16", "utf-32", "utf-7", "iso2022", "hz", "cp037", "cp500")
 TRANSPARENT = "latin-1"
 CHUNK = 64 * 1024
+# Codecs whose incremental encoder keeps no state between calls (names as codecs.lookup gives
+# them, plus TRANSPARENT as Text stores it)
+STATELESS = frozenset({"utf-8", "ascii", "iso8859-1", TRANSPARENT})
 
 
 @dataclass(frozen=True)
@@ -78,22 +83,29 @@ def encode_spliced(decoded: Text, edits: list[tuple[int, int, str]], html: bool
     text = decoded.text
     if all(text[start:end] == new for start, end, new in edits):
         return None
-    encoder = codecs.getincrementalencoder(decoded.codec)(
-        "xmlcharrefreplace" if html else "replace")
+    errors = "xmlcharrefreplace" if html else "replace"
+    if decoded.codec in STATELESS:  # each piece encodes alone: str.encode, no encoder object
+        encode: Callable[[str], bytes] = partial(str.encode, encoding=decoded.codec,
+                                                 errors=errors)
+        encoder = None
+    else:
+        encoder = codecs.getincrementalencoder(decoded.codec)(errors)
+        encode = encoder.encode
     out = bytearray()
     pos = 0
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
         if start < pos:
             continue
-        _encode_span(out, encoder, text, pos, start)
-        out += encoder.encode(new)
+        _encode_span(out, encode, text, pos, start)
+        out += encode(new)
         pos = end
-    _encode_span(out, encoder, text, pos, len(text))
-    out += encoder.encode("", final=True)
+    _encode_span(out, encode, text, pos, len(text))
+    if encoder is not None:
+        out += encoder.encode("", final=True)
     return out
 
 
-def _encode_span(out: bytearray, encoder: codecs.IncrementalEncoder, text: str, start: int,
+def _encode_span(out: bytearray, encode: Callable[[str], bytes], text: str, start: int,
                  end: int) -> None:
     for at in range(start, end, CHUNK):
-        out += encoder.encode(text[at : min(at + CHUNK, end)])
+        out += encode(text[at : min(at + CHUNK, end)])
