@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from operator import itemgetter
 
 # Declared names that senders routinely use for a superset.
 SUPERSETS = {
@@ -29,6 +29,7 @@ CHUNK = 64 * 1024
 # Codecs whose incremental encoder keeps no state between calls (names as codecs.lookup gives
 # them, plus TRANSPARENT as Text stores it)
 STATELESS = frozenset({"utf-8", "ascii", "iso8859-1", TRANSPARENT})
+_SPAN = itemgetter(0, 1)  # edits sort by (start, end)
 
 
 @dataclass(frozen=True)
@@ -83,29 +84,36 @@ def encode_spliced(decoded: Text, edits: list[tuple[int, int, str]], html: bool
     text = decoded.text
     if all(text[start:end] == new for start, end, new in edits):
         return None
-    errors = "xmlcharrefreplace" if html else "replace"
-    if decoded.codec in STATELESS:  # each piece encodes alone: str.encode, no encoder object
-        encode: Callable[[str], bytes] = partial(str.encode, encoding=decoded.codec,
-                                                 errors=errors)
-        encoder = None
-    else:
-        encoder = codecs.getincrementalencoder(decoded.codec)(errors)
-        encode = encoder.encode
+    encode, finish = _encoder(decoded.codec, "xmlcharrefreplace" if html else "replace")
     out = bytearray()
     pos = 0
-    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
+    for start, end, new in sorted(edits, key=_SPAN):
         if start < pos:
             continue
         _encode_span(out, encode, text, pos, start)
         out += encode(new)
         pos = end
     _encode_span(out, encode, text, pos, len(text))
-    if encoder is not None:
-        out += encoder.encode("", final=True)
+    out += finish()
     return out
+
+
+def _encoder(codec: str, errors: str) -> tuple[Callable[[str], bytes], Callable[[], bytes]]:
+    """(encode one piece, flush at the end). Stateless codecs call the codec's C function
+    directly; others share one incremental encoder, so stateful codecs (ISO-2022-JP) stay
+    byte-identical to encoding the whole text."""
+    if codec in STATELESS:
+        stateless = codecs.lookup(codec).encode
+        return (lambda piece: stateless(piece, errors)[0]), bytes
+    encoder = codecs.getincrementalencoder(codec)(errors)
+    return encoder.encode, lambda: encoder.encode("", final=True)
 
 
 def _encode_span(out: bytearray, encode: Callable[[str], bytes], text: str, start: int,
                  end: int) -> None:
+    if end - start <= CHUNK:  # spans between edits are mostly short: one piece
+        if end > start:
+            out += encode(text[start:end])
+        return
     for at in range(start, end, CHUNK):
         out += encode(text[at : min(at + CHUNK, end)])
