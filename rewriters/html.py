@@ -56,19 +56,21 @@ class Attr:
     of attributes, and the token list is alive while the part is scanned.
     """
 
-    __slots__ = ("_base", "_end", "_start", "_text", "_vstart", "name", "quote", "value")
-    value: str  # filled in by __getattr__ on first use, then read as a plain slot
+    __slots__ = ("_base", "_end", "_start", "_text", "_value", "_vstart", "name", "quote")
 
     def __init__(self, name: str, text: str, base: int, offsets: tuple[int, int, int],
                  quote: str) -> None:
         self.name, self.quote, self._text, self._base = name, quote, text, base
         self._start, self._end, self._vstart = offsets
+        self._value: str | None = None
 
-    def __getattr__(self, name: str) -> str:
-        if name != "value":
-            raise AttributeError(name)
-        self.value = unescape_attr(self.raw)
-        return self.value
+    @property
+    def value(self) -> str:
+        """The value as a browser reads it (a property, not ``__getattr__`` on an unset slot:
+        that path raises and catches an AttributeError inside CPython first)."""
+        if self._value is None:
+            self._value = unescape_attr(self.raw)
+        return self._value
 
     @property
     def raw(self) -> str:
