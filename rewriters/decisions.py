@@ -29,6 +29,8 @@ class Decider:
         self.treatment = treatment
         self.context = context
         self.findings: list[Finding] = []
+        self._shared: dict[tuple[str, str, str, str, str, Confidence, Purpose | None, str],
+                           Finding] = {}
         self.notes: list[str] = []  # things the scan skipped, for RewriteResult.notes
         self.css_budget = CSS_BUDGET
         allowed = treatment.allowed_vendors
@@ -74,8 +76,11 @@ class Decider:
             confidence: Confidence, purpose: Purpose | None, detail: str = "") -> None:
         if self.reporting:
             detail = f"{detail}; {REPORT_ONLY}" if detail else REPORT_ONLY
-        self.findings.append(Finding(vendor, kind, where, host, action, confidence, purpose,
-                                     detail))
+        key = (vendor, kind, where, host, action, confidence, purpose, detail)
+        finding = self._shared.get(key)
+        if finding is None:  # findings are frozen: equal ones can be one object
+            finding = self._shared[key] = Finding(*key)
+        self.findings.append(finding)
 
     def kept_vendors(self) -> list[str]:
         """Vendors whose tracking stays in the message (for the disclosure footer)."""

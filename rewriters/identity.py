@@ -88,8 +88,8 @@ def identity_for(recipient: str | None) -> Identity:
     needles = {lowered, quote(lowered, safe="").lower(), lowered.replace("@", "%40")}
     for form in {address, lowered}:  # a set: most addresses arrive lowercase
         needles.update(_b64_forms(form))
-    for algo in ("md5", "sha1", "sha256"):
-        needles.add(hashlib.new(algo, lowered.encode("utf-8")).hexdigest())
+    for digest in (hashlib.md5, hashlib.sha1, hashlib.sha256):  # not hashlib.new: no name lookup
+        needles.add(digest(lowered.encode("utf-8")).hexdigest())
     local = lowered.split("@", 1)[0]
     usable_local = local if len(local) >= MIN_LOCAL_PART else None
     return Identity(tuple(sorted(n for n in needles if len(n) >= 6)), usable_local)
