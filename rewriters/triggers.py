@@ -43,10 +43,17 @@ NONE = (1 << 62, 1 << 62)  # "no word left": sorts after every real offset
 
 
 def tag_trigger(names: frozenset[str]) -> re.Pattern[str]:
-    """``<!--`` (group 1), a start tag named in ``names`` (group 2) or ``</a`` (group 3);
-    longer names first so ``<v:imagedata`` is not read as ``<v:image``."""
-    ordered = sorted((re.escape(n) for n in names), key=len, reverse=True)
-    return re.compile(r"<(?:(!--)|(" + "|".join(ordered) + r")(?=[\s/>])|(/a)[\s>])")
+    """``<!--`` (group 1), a start tag named in ``names`` (group 2) or ``</a`` (group 3).
+
+    Names are grouped by first letter, so most ``<`` (``<p>``, ``</td>``) fail after one
+    comparison instead of one per name; longer names first so ``<v:imagedata`` is not read as
+    ``<v:image``."""
+    by_first: dict[str, list[str]] = {}
+    for name in sorted(names, key=len, reverse=True):
+        by_first.setdefault(name[0], []).append(re.escape(name[1:]))
+    alternatives = "|".join(re.escape(first) + "(?:" + "|".join(rests) + ")"
+                            for first, rests in by_first.items())
+    return re.compile(r"<(?:(!--)|(" + alternatives + r")(?=[\s/>])|(/a)[\s>])")
 
 
 class Words:

@@ -11,7 +11,9 @@ from rewriters.triggers import NONE, WORDS, Words, tag_trigger
 
 from .conftest import DATA
 
-COMBINED = re.compile(tag_trigger(URL_TAGS | _RAW_TEXT).pattern + "|" + WORDS)
+NAMES = sorted((re.escape(n) for n in URL_TAGS | _RAW_TEXT), key=len, reverse=True)
+# the tokenizer's original single pattern: every tag name in one flat alternation, then words
+COMBINED = re.compile(r"<(?:(!--)|(" + "|".join(NAMES) + r")(?=[\s/>])|(/a)[\s>])|" + WORDS)
 PIECES = ("<a ", "</a>", "<img", "<!--", "url(", "background =", "background", "display:none",
           "display : none", "display:block", "visibility:hidden", "opacity:0", "opacity:1",
           "max-height:0", "max-width:1", "max-width:9", "overflow:hidden", "hspace=", "x", " ",
