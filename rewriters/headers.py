@@ -20,6 +20,9 @@ class HeaderField(NamedTuple):
     end: int
 
 
+_FOLD = (0x20, 0x09)  # a line starting with a space or tab continues the field above
+
+
 def header_end(raw: bytes) -> int:
     """Offset where the body starts (after the blank line); ``len(raw)`` if there is no body."""
     if raw.startswith((b"\r\n", b"\n")):
@@ -45,9 +48,9 @@ def parse_fields(raw: bytes, end: int | None = None) -> list[HeaderField]:
         nl = raw.find(b"\n", pos, stop)
         line_end = stop if nl < 0 else nl + 1
         line = raw[pos:line_end]
-        if line.strip() == b"":
+        if not line.strip():
             break
-        if line[:1] in (b" ", b"\t") and fields:
+        if line[0] in _FOLD and fields:
             last = fields[-1]
             fields[-1] = HeaderField(last.name, raw[last.start : line_end].split(b":", 1)[-1],
                                      last.start, line_end)

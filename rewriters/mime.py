@@ -76,10 +76,14 @@ def _body_start(raw: bytes, start: int, end: int) -> int:
     return crlf + 4 if crlf >= 0 else end
 
 
+_PART_FIELDS = frozenset({"content-type", "content-transfer-encoding", "content-disposition"})
+
+
 def _part(raw: bytes, start: int, end: int, depth: int, default: str) -> Part:
     body_start = _body_start(raw, start, end)
     fields = parse_fields(raw[start:body_start], body_start - start)
-    values = {f.name: " ".join(f.value.decode("latin-1").split()) for f in reversed(fields)}
+    values = {f.name: " ".join(f.value.decode("latin-1").split()) for f in reversed(fields)
+              if f.name in _PART_FIELDS}
     ctype, params = content_type(values.get("content-type", default))
     cte = values.get("content-transfer-encoding", "").strip().lower()
     disposition = values.get("content-disposition", "").split(";", 1)[0].strip().lower()
