@@ -35,6 +35,8 @@ class Detection(NamedTuple):
 
 
 def is_remote(url: str) -> bool:
+    if url.startswith(("https://", "http://")):  # nearly every URL: skip the copies below
+        return True
     low = url.lstrip()[:8].lower()
     return not low.startswith(_EXEMPT_SCHEMES)
 

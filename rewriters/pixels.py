@@ -35,6 +35,8 @@ def style_props(style: str) -> dict[str, str]:
 def _size(value: str | None) -> float | None:
     if value is None:
         return None
+    if value.isascii() and value.isdigit():  # width="1": what _NUMBER would read, whole
+        return float(value)
     m = _NUMBER.match(value)
     return float(m.group(1)) if m else None
 
