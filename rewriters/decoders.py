@@ -142,7 +142,10 @@ def raw_query_value(query: str, name: str) -> str | None:
     """First value of parameter ``name`` as written (not decoded); ``""`` for a bare ``name``."""
     if name not in query:
         return None
-    for pair in query[:MAX_URL].split("&"):
+    query = query[:MAX_URL]
+    if query.startswith(name + "=") and "=" not in name:  # the first pair: no split needed
+        return query[len(name) + 1 :].partition("&")[0]
+    for pair in query.split("&"):
         key, _, value = pair.partition("=")
         if key == name or (("%" in key or "+" in key) and unquote_plus(key) == name):
             return value

@@ -64,3 +64,10 @@ def test_memoised_destinations_match_the_decoders() -> None:
         det = detector.link(url)
         if det is not None and det.match is not None and split_url(url) is not None:
             assert detector.destination(det) == det.destination(), url
+
+
+def test_raw_value_of_the_first_pair_is_read_as_the_split_reads_it() -> None:
+    for query in ("t=1&u=2", "t=", "t=1", "t=a=b&t=2", "t&t=3", "tt=1&t=2", "t=%41&x"):
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        expected = next((value for key, _, value in pairs if key == "t"), None)
+        assert raw_query_value(query, "t") == expected, query
