@@ -39,6 +39,7 @@ _BY_ANCHOR: dict[str, list[tuple[str, str]]] = {}
 for _head, _rest in _SPLIT_WORDS:
     _BY_ANCHOR.setdefault(_head[-1], []).append((_head, _rest))
 _ANCHORED = tuple(_anchored(heads) for heads in _BY_ANCHOR.values())
+_ANCHORS = tuple(_BY_ANCHOR)
 NONE = (1 << 62, 1 << 62)  # "no word left": sorts after every real offset
 
 
@@ -67,7 +68,9 @@ class Words:
 
     def __init__(self, text: str, start: int, end: int) -> None:
         self._text, self._end = text, end
-        self._next = [self._find(i, start) for i in range(len(_ANCHORED))]
+        # str.find of one character is a memchr: a word whose character is absent costs nothing
+        self._next = [self._find(i, start) if text.find(anchor, start, end) >= 0 else NONE
+                      for i, anchor in enumerate(_ANCHORS)]
         self.first = min(self._next)
 
     def at(self, pos: int) -> tuple[int, int]:
