@@ -8,7 +8,8 @@ address or body is stored.
 
 Checks are answered from memory: :meth:`DeliveryJournal.load` reads the keys of the last
 ``window`` at start-up (so a relay restarted after a crash recognises the retries), and every
-write also lands in memory. A retry that reaches *another* relay instance sharing the database
+write also lands in memory (:mod:`store.recent`: the last ``MAX_REMEMBERED`` keys in memory
+fixed at start-up). A retry that reaches *another* relay instance sharing the database
 is therefore not recognised; that costs a possible duplicate, never a loss, and saves a
 database query on every message (``shared`` journals, used when several workers share a
 port, do ask the database on a miss).
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -37,8 +37,9 @@ from store.batching import GroupCommit
 from store.db import Database
 from store.keylog import KeyLog
 from store.models import Base, UTCDateTime, utcnow
+from store.recent import RecentKeys
 
-MAX_REMEMBERED = 50_000
+MAX_REMEMBERED = 200_000  # keys kept in memory (5.2 MiB) and per key log generation
 FLUSH_DELAY = 0.1  # seconds a key may be only in the key log before its database row
 
 log = logging.getLogger("consent_relay.journal")
@@ -64,7 +65,7 @@ class DeliveryJournal:
         self.keylog = keylog
         self._unflushed: list[str] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._recent: OrderedDict[bytes, None] = OrderedDict()  # raw digests: half the memory
+        self._recent = RecentKeys(MAX_REMEMBERED)  # fixed memory, allocated now
         insert = (sqlite_insert if db.is_sqlite else pg_insert)(DeliveredMessage)
         self._insert = insert.on_conflict_do_nothing(index_elements=["key"])  # built once
         self._batches: GroupCommit[str] = GroupCommit(self._write)
@@ -73,9 +74,7 @@ class DeliveryJournal:
         self._note_digest(bytes.fromhex(key))
 
     def _note_digest(self, digest: bytes) -> None:
-        self._recent[digest] = None
-        if len(self._recent) > MAX_REMEMBERED:
-            self._recent.popitem(last=False)
+        self._recent.add(digest)
 
     async def load(self) -> int:
         """Read the keys written within the window (call once at start-up)."""
@@ -83,12 +82,13 @@ class DeliveryJournal:
         query = (
             select(DeliveredMessage.key)
             .where(DeliveredMessage.delivered_at >= cutoff)
-            .order_by(DeliveredMessage.delivered_at)
+            .order_by(DeliveredMessage.delivered_at.desc())
             .limit(MAX_REMEMBERED)
         )
         async with self.db.engine.connect() as connection:
-            for key in (await connection.scalars(query)).all():
-                self._note(key)
+            newest_first = (await connection.scalars(query)).all()
+        for key in reversed(newest_first):  # oldest first, so the newest are kept longest
+            self._note(key)
         if self.keylog is not None:  # keys whose database commit a crash cut short
             for digest in self.keylog.read(newer_than=cutoff.timestamp()):
                 self._note_digest(digest)
