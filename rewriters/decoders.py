@@ -14,7 +14,6 @@ import json
 import re
 import zlib
 from collections.abc import Callable
-from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -42,19 +41,10 @@ _URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?//([^/?#\\]*+)([^?#]*+)(?:\?
 def split_url(url: str) -> UrlParts | None:
     """Split an absolute or protocol-relative URL; ``None`` when it has no usable host.
 
-    One anchored regex instead of ``urlsplit`` (which validates and allocates more). Short
-    URLs are memoised across messages (newsletters repeat them); long ones are not, so a
-    hostile message cannot park megabytes in the cache.
+    One anchored regex instead of ``urlsplit`` (which validates and allocates more). Not
+    memoised across messages: tracked links carry a token per recipient, so such a cache would
+    only flatter a benchmark that sends one message over and over.
     """
-    return _split_cached(url) if len(url) <= 2048 else _split(url)
-
-
-@lru_cache(maxsize=4096)
-def _split_cached(url: str) -> UrlParts | None:
-    return _split(url)
-
-
-def _split(url: str) -> UrlParts | None:
     if len(url) > MAX_URL * 16:
         return None
     m = _URL.match(url.strip())
