@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from store.worker import StoreThread
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -97,7 +99,7 @@ class Database:
                 event.listen(self.engine.sync_engine, "do_connect", _folder_check(path))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._direct: Engine | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._thread = StoreThread()
         path = self._sqlite_path()
         if path is not None:  # a file, so a second engine sees the same data
             self._direct = create_engine(
@@ -121,10 +123,7 @@ class Database:
         if self._direct is None:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(work)
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._run_direct, work)
+        return await self._thread.run(partial(self._run_direct, work))
 
     def _run_direct(self, work: Callable[[Connection], T]) -> T:
         assert self._direct is not None
@@ -174,12 +173,7 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        if self._thread is not None:
-            thread, self._thread = self._thread, None
-            await asyncio.get_running_loop().run_in_executor(thread, self._close_direct)
-            thread.shutdown(wait=True)
-        await self.engine.dispose()
-
-    def _close_direct(self) -> None:
         if self._direct is not None:
-            self._direct.dispose()
+            await self._thread.run(self._direct.dispose)
+            await self._thread.stop()
+        await self.engine.dispose()
