@@ -24,8 +24,11 @@ _PLAIN_ADDRESS = re.compile(rb"(?:%s(?:\.%s)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)
 
 def smtp_path(address: str, encoding: str) -> bytes:
     """``<address>`` as MAIL/RCPT send it: aiosmtplib's ``quote_address`` runs the email
-    package's address parser, which for a plain ``local@domain`` (or the null sender) gives
-    back the address itself; anything else still goes through it."""
+    package's address parser, which for a plain ``local@domain`` gives back the address
+    itself; anything else still goes through it. The null sender (bounces, delivery reports)
+    is ``<>``, which that parser refuses."""
+    if address in ("", "<>"):
+        return b"<>"
     raw = address.encode(encoding)
     if _PLAIN_ADDRESS.fullmatch(raw):
         return b"<" + raw + b">"
@@ -151,9 +154,7 @@ class Upstream:
             r = await self._client.execute_command(b"MAIL", path, *(o.encode() for o in options))
         except Exception as exc:
             raise _translate(exc) from exc
-        if r.code != 250:
-            raise UpstreamRefused(Reply(r.code, r.message))
-        return Reply(r.code, r.message)
+        return self._accepted(Reply(r.code, r.message))
 
     async def rcpt(self, recipient: str, utf8: bool) -> Reply:
         """Upstream's answer for one recipient; a 4xx/5xx is returned, not raised."""
@@ -162,7 +163,18 @@ class Upstream:
             r = await self._client.execute_command(b"RCPT", path)
         except Exception as exc:
             raise _translate(exc) from exc
-        return Reply(r.code, r.message)
+        reply = Reply(r.code, r.message)
+        return reply if reply.code >= 400 else self._accepted(reply)
+
+    def _accepted(self, reply: Reply) -> Reply:
+        """A 2xx is returned; a 4xx/5xx is upstream's refusal, passed on to the client; any
+        other code is a conversation gone wrong: close it, so the client retries (451)."""
+        if reply.ok:
+            return reply
+        if reply.code >= 400:
+            raise UpstreamRefused(reply)
+        self.close()
+        raise UpstreamLost(f"unexpected reply {reply.line()}")
 
     async def _greeted(self) -> None:
         """EHLO once per connection, HELO if EHLO is refused (as aiosmtplib's own commands)."""
@@ -189,9 +201,7 @@ class Upstream:
             r = await self._final_reply(payload)
         except Exception as exc:
             raise _translate(exc, after_data=True) from exc
-        if not 200 <= r.code < 300:
-            raise UpstreamRefused(Reply(r.code, r.message))
-        return Reply(r.code, r.message)
+        return self._accepted(Reply(r.code, r.message))
 
     async def _final_reply(self, payload: bytes) -> aiosmtplib.SMTPResponse:
         protocol = self._client.protocol

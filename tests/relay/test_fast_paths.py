@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiosmtpd.smtp import SMTP
 from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from relay.server import RelaySMTP
@@ -74,12 +74,19 @@ def quoted(address: str, encoding: str, ours: bool) -> object:
         return type(exc)
 
 
+def test_the_null_sender_is_quoted_as_smtp_wants_it() -> None:
+    assert smtp_path("<>", "ascii") == smtp_path("", "ascii") == b"<>"
+
+
 def test_plain_addresses_are_quoted_as_aiosmtplib_quotes_them() -> None:
     for address in ADDRESSES:
+        if address in ("", "<>"):
+            continue  # aiosmtplib refuses the null sender; see the test above
         encoding = "utf-8" if not address.isascii() else "ascii"
         assert quoted(address, encoding, True) == quoted(address, encoding, False), address
 
 
 @given(st.text(alphabet='ab.<>@ -+"[]:', max_size=24))
 def test_any_address_is_quoted_as_aiosmtplib_quotes_it(address: str) -> None:
+    assume(address not in ("", "<>"))
     assert quoted(address, "ascii", True) == quoted(address, "ascii", False)

@@ -183,3 +183,32 @@ def test_relay_config_rejects_bad_networks_and_listen_addresses() -> None:
         RelayConfig(allowed_clients=["not-a-net"])
     with pytest.raises(ValueError, match="host:port"):
         RelayConfig(listen="localhost")
+
+
+async def test_a_2xx_other_than_250_to_mail_counts_as_accepted(relay_factory, upstream) -> None:
+    upstream.mail_reply = "251 2.1.0 Sender OK, will forward"
+    upstream.mail_reply_keeps_sender = True
+    relay = await relay_factory()
+    _, reply = await send(relay.port)
+    assert reply.startswith("250 2.0.0 Delivered")
+    assert_once_or_never(reply, upstream)
+
+
+async def test_a_nonsense_code_after_the_final_dot_gives_a_retryable_451(
+    relay_factory, upstream
+) -> None:
+    upstream.data_reply = "354 go ahead (again?)"
+    relay = await relay_factory()
+    _, reply = await send(relay.port)
+    assert reply.startswith("451 4.4.2")
+
+
+async def test_a_bounce_with_the_null_sender_is_relayed(relay_factory, upstream) -> None:
+    relay = await relay_factory()
+    client = await LineClient.connect(relay.port)
+    await client.cmd("EHLO mta.example.org")
+    assert (await client.cmd("MAIL FROM:<>")).startswith("250")
+    assert (await client.cmd("RCPT TO:<b@example.net>")).startswith("250")
+    reply = await client.send_data(MESSAGE)
+    assert reply.startswith("250 2.0.0 Delivered")
+    assert [a.mail_from for a in upstream.accepted] == ["<>"]

@@ -25,6 +25,7 @@ class Accepted:
 @dataclass
 class ScriptedUpstream:
     mail_reply: str | None = None
+    mail_reply_keeps_sender: bool = False  # a 2xx mail_reply that still opens a transaction
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     drop_on_rcpt: set[str] = field(default_factory=set)
     data_reply: str | None = None
@@ -37,11 +38,11 @@ class ScriptedUpstream:
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
-        if self.mail_reply:
+        if self.mail_reply and not self.mail_reply_keeps_sender:
             return self.mail_reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
-        return "250 2.1.0 OK"
+        return self.mail_reply or "250 2.1.0 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
