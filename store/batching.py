@@ -32,6 +32,11 @@ class GroupCommit(Generic[T]):
             self._writer = asyncio.create_task(self._drain())
         await done
 
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is written (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []

@@ -99,7 +99,8 @@ class Database:
                 event.listen(self.engine.sync_engine, "do_connect", _folder_check(path))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._direct: Engine | None = None
-        self._thread = StoreThread()
+        self._writer = StoreThread("store-write")
+        self._reader = StoreThread("store-read")  # lookups never queue behind a waiting write
         path = self._sqlite_path()
         if path is not None:  # a file, so a second engine sees the same data
             self._direct = create_engine(
@@ -114,16 +115,19 @@ class Database:
         """Every engine statements may run on (to attach SQLAlchemy event listeners)."""
         return [self.engine.sync_engine, *([self._direct] if self._direct else [])]
 
-    async def transaction(self, work: Callable[[Connection], T]) -> T:
+    async def transaction(self, work: Callable[[Connection], T], *, read_only: bool = False) -> T:
         """``work(connection)`` in one transaction, committed before this returns.
 
-        SQLite file: on the store thread (one hand-off per call). Otherwise: ``run_sync`` on
-        the async engine. ``work`` must only use the connection: it may run on another thread.
+        SQLite file: on a store thread (one hand-off per call); reads have their own thread
+        and connection, so a consent lookup never waits behind a write that waits for the
+        lock (WAL lets readers go on). Otherwise: ``run_sync`` on the async engine. ``work``
+        must only use the connection: it may run on another thread.
         """
         if self._direct is None:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(work)
-        return await self._thread.run(partial(self._run_direct, work))
+        thread = self._reader if read_only else self._writer
+        return await thread.run(partial(self._run_direct, work))
 
     def _run_direct(self, work: Callable[[Connection], T]) -> T:
         assert self._direct is not None
@@ -174,6 +178,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._direct is not None:
-            await self._thread.run(self._direct.dispose)
-            await self._thread.stop()
+            await self._reader.stop()
+            await self._writer.run(self._direct.dispose)
+            await self._writer.stop()
         await self.engine.dispose()

@@ -88,7 +88,10 @@ class DeliveryJournal:
         async with self.db.engine.connect() as connection:
             newest_first = (await connection.scalars(query)).all()
         for key in reversed(newest_first):  # oldest first, so the newest are kept longest
-            self._note(key)
+            try:
+                self._note(key)
+            except ValueError:  # not a hex digest: not a key this relay wrote
+                continue
         if self.keylog is not None:  # keys whose database commit a crash cut short
             for digest in self.keylog.read(newer_than=cutoff.timestamp()):
                 self._note_digest(digest)
@@ -129,8 +132,9 @@ class DeliveryJournal:
         await self._batches.submit(key)
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY)
-        await self.flush()
+        while self._unflushed:  # keys remembered while a flush runs go in the next round
+            await asyncio.sleep(FLUSH_DELAY)
+            await self.flush()
 
     async def flush(self) -> None:
         """Commit the rows of keys so far only in the key log (a failure is logged: the key
@@ -148,6 +152,7 @@ class DeliveryJournal:
         if self._flusher is not None and not self._flusher.done():
             self._flusher.cancel()
         await self.flush()
+        await self._batches.drain()  # a batch the cancelled flusher had started
         if self.keylog is not None:
             self.keylog.close()
 

@@ -20,6 +20,7 @@ import contextlib
 import os
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 DIGEST = 32
@@ -36,12 +37,13 @@ class KeyLog:
         self._fd: int | None = None
         self._count = 0
 
-    def read(self, newer_than: float) -> list[bytes]:
+    def read(self, newer_than: float) -> Iterator[bytes]:
         """Digests written after ``newer_than`` (Unix time), older generation first.
 
-        A torn final record (the process died inside a write) is ignored.
+        A torn final record (the process died inside a write) is ignored, and cut from this
+        process's own file so that later records stay aligned; read to the end before the
+        first :meth:`append` (the journal's ``load`` does).
         """
-        keys: list[bytes] = []
         others = [p for other in self.also_read for p in (_previous(other), other)]
         for path in (*others, self._previous, self.path):
             try:
@@ -49,12 +51,13 @@ class KeyLog:
             except FileNotFoundError:
                 continue
             usable = len(data) - len(data) % RECORD.size
-            for digest, written in RECORD.iter_unpack(data[:usable]):
-                if written > newer_than:
-                    keys.append(digest)
             if path == self.path:
                 self._count = usable // RECORD.size
-        return keys
+                if usable < len(data):
+                    os.truncate(path, usable)
+            for digest, written in RECORD.iter_unpack(memoryview(data)[:usable]):
+                if written > newer_than:
+                    yield digest
 
     def append(self, digest: bytes) -> None:
         """One ``write`` of one record (atomic for ``O_APPEND`` on a local file system)."""

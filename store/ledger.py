@@ -165,7 +165,8 @@ class Ledger:
         hashes = {self.address_hash(a): a for a in addresses}
         facts: dict[str, list[Fact]] = {a: [] for a in addresses}
         query, values = self._facts, {"addresses": addresses, "hashes": list(hashes)}
-        rows = await self.db.transaction(lambda connection: connection.execute(query, values).all())
+        rows = await self.db.transaction(
+            lambda connection: connection.execute(query, values).all(), read_only=True)
         for key, purpose, state, at, event_id, method, expires_at in rows:
             address = hashes.get(key, key)
             facts[address].append(Fact(purpose, state, at, event_id, method, expires_at))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from store.audit import AuditStore, NewDecision
+from store.cache import ConsentCache
 from store.db import Database, alembic_config
+from store.ledger import Ledger
 
 
 async def test_upgrade_creates_the_sqlite_file_and_its_folder(tmp_path: Path) -> None:
@@ -63,3 +67,26 @@ def test_migrations_run_from_another_working_directory(tmp_path: Path) -> None:
 
 async def test_postgres_database_is_migrated_to_head(db: Database) -> None:
     assert await db.ping()
+
+
+async def test_a_consent_lookup_does_not_wait_behind_a_write_waiting_for_the_lock(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    await db.upgrade()
+    cache = ConsentCache(Ledger(db, "k"), ttl_seconds=0, timeout=2.0)
+    other_writer = sqlite3.connect(tmp_path / "relay.db", isolation_level=None,
+                                   check_same_thread=False)
+    other_writer.execute("BEGIN IMMEDIATE")  # the CLI or the purge holds the write lock
+    try:
+        record = NewDecision("t", None, "a@b.example", "b.example", "strip", "r", "v", None,
+                             "delivered", "250", "", {})
+        waiting_write = asyncio.ensure_future(AuditStore(db).add_many([record]))
+        await asyncio.sleep(0.05)
+        state = await asyncio.wait_for(cache.lookup("someone@example.org"), 1.0)
+        assert state.reachable and cache.store_errors == 0
+    finally:
+        other_writer.execute("COMMIT")
+        other_writer.close()
+    await waiting_write
+    await db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,7 +34,7 @@ async def test_a_key_reaches_the_database_within_the_flush_delay(
 ) -> None:
     journal = DeliveryJournal(db, keylog=KeyLog(tmp_path / "keys", 100))
     await journal.remember(KEY)
-    assert KeyLog(tmp_path / "keys", 100).read(newer_than=0) == [bytes.fromhex(KEY)]
+    assert list(KeyLog(tmp_path / "keys", 100).read(newer_than=0)) == [bytes.fromhex(KEY)]
     await asyncio.sleep(FLUSH_DELAY * 5)
     assert await rows_in_database(db) == 1
     await journal.close()
@@ -51,3 +52,19 @@ async def test_closing_the_journal_commits_keys_not_yet_flushed(
 async def test_without_a_key_log_remember_returns_once_the_row_is_committed(db: Database) -> None:
     await DeliveryJournal(db).remember(KEY)
     assert await rows_in_database(db) == 1
+
+
+async def test_a_key_remembered_while_a_flush_runs_still_reaches_the_database(
+    db: Database, tmp_path: Path
+) -> None:
+    journal = DeliveryJournal(db, keylog=KeyLog(tmp_path / "keys", 100))
+    other_writer = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # the CLI or the web pages writing: flush waits
+    await journal.remember(KEY)
+    await asyncio.sleep(FLUSH_DELAY * 1.5)  # the first flush is now waiting for the lock
+    await journal.remember(hashlib.sha256(b"another delivery").hexdigest())
+    other_writer.execute("COMMIT")
+    other_writer.close()
+    await asyncio.sleep(FLUSH_DELAY * 10)
+    assert await rows_in_database(db) == 2
+    await journal.close()

@@ -14,7 +14,7 @@ def digest(n: int) -> bytes:
 
 
 def reopened(path: Path, limit: int = 100, newer_than: float = 0) -> list[bytes]:
-    return KeyLog(path, limit).read(newer_than=newer_than)
+    return list(KeyLog(path, limit).read(newer_than=newer_than))
 
 
 def test_appended_keys_are_read_back_by_a_new_process(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_a_restarted_log_continues_counting_towards_rotation(tmp_path: Path) -> 
         log.append(digest(n))
     log.close()
     again = KeyLog(tmp_path / "delivered", limit=3)
-    again.read(newer_than=0)
+    list(again.read(newer_than=0))
     again.append(digest(3))
     again.close()
     assert (tmp_path / "delivered").stat().st_size == RECORD.size
@@ -68,4 +68,17 @@ def test_a_worker_also_reads_the_keys_its_siblings_logged(tmp_path: Path) -> Non
     sibling.append(digest(7))
     sibling.close()
     own = KeyLog(tmp_path / "delivered.w0", limit=100, also_read=(tmp_path / "delivered.w1",))
-    assert own.read(newer_than=0) == [digest(7)]
+    assert list(own.read(newer_than=0)) == [digest(7)]
+
+
+def test_keys_appended_after_a_torn_record_are_read_back(tmp_path: Path) -> None:
+    log = KeyLog(tmp_path / "delivered", limit=100)
+    log.append(digest(1))
+    log.close()
+    with (tmp_path / "delivered").open("ab") as file:
+        file.write(RECORD.pack(digest(2), time.time())[:17])
+    restarted = KeyLog(tmp_path / "delivered", limit=100)
+    assert list(restarted.read(newer_than=0)) == [digest(1)]
+    restarted.append(digest(3))
+    restarted.close()
+    assert reopened(tmp_path / "delivered") == [digest(1), digest(3)]
