@@ -29,12 +29,18 @@ class Payload:
 
 
 def _longest_line_exceeds(data: bytes | bytearray, limit: int) -> bool:
+    """True when some line (up to and including its LF) is longer than ``limit`` octets.
+
+    Jumps to the *last* line end within ``limit`` octets each time, so the loop runs about
+    ``len(data) / limit`` times however short the lines are (a quoted-printable body has a
+    line every 76 octets).
+    """
     start = 0
     length = len(data)
-    while start < length:
-        end = data.find(b"\n", start, start + limit + 1)
+    while length - start > limit:
+        end = data.rfind(b"\n", start, start + limit + 1)
         if end < 0:
-            return length - start > limit
+            return True
         start = end + 1
     return False
 

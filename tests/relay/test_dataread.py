@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from relay.dataread import read_payload, unstuff
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relay.dataread import _longest_line_exceeds, read_payload, unstuff
 
 
 async def feed(data: bytes, limit: int | None = None):
@@ -59,3 +62,14 @@ async def test_disconnect_before_the_terminator_raises() -> None:
     except ConnectionError:
         return
     raise AssertionError("expected ConnectionError")
+
+
+def line_too_long_reference(data: bytes, limit: int) -> bool:
+    """The plain definition: some line, without its LF, is longer than ``limit`` octets."""
+    return any(len(line) > limit for line in data.split(b"\n"))
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\n", b"a", b"bb", b"\r", b"x" * 7]), max_size=60)
+       .map(b"".join), st.integers(1, 12))
+def test_the_line_length_check_agrees_with_the_plain_definition(data: bytes, limit: int) -> None:
+    assert _longest_line_exceeds(data, limit) == line_too_long_reference(data, limit)
