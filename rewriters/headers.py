@@ -28,7 +28,9 @@ def header_end(raw: bytes) -> int:
     if raw.startswith((b"\r\n", b"\n")):
         return 2 if raw.startswith(b"\r\n") else 1
     crlf = raw.find(b"\r\n\r\n")
-    lf = raw.find(b"\n\n")
+    # a bare "\n\n" only wins if it starts before the CRLF pair ends: in a CRLF message the
+    # search then stops at the header block instead of running through the whole body
+    lf = raw.find(b"\n\n", 0, crlf + 4 if crlf >= 0 else len(raw))
     candidates = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
     return min(candidates) if candidates else len(raw)
 
