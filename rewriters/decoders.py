@@ -68,6 +68,16 @@ _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]{0,31}):")
 _UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
 
 
+# URLs normalise_url would hand back unchanged: lowercase http(s), an authority with nothing to
+# lowercase or decode, a path without escapes, backslashes, empty or dot segments, no tab/newline
+# and no trailing control. Most URLs of a mailing are written so; they skip the rebuilding.
+_NORMAL = re.compile(
+    r"https?://[^/?#\\%A-Z\x00-\x20\x7f-\U0010ffff]++"
+    r"(?:/(?!\.\.?(?:[/?#]|\Z))[^/?#\\%\x00-\x20]++)*+/?"
+    r"(?:[?#][^\t\n\r]*+)?(?<![\x00-\x20])\Z"
+)
+
+
 def _unreserved(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 16))
 
@@ -81,7 +91,7 @@ def normalise_url(url: str) -> str:
     ``-._~``) are decoded, repeated slashes in the path collapse and dot segments resolve.
     Anything else (and anything longer than :func:`split_url` accepts) comes back as it was.
     """
-    if len(url) > MAX_URL * 16:
+    if len(url) > MAX_URL * 16 or _NORMAL.match(url):
         return url
     url = url.strip(_C0_AND_SPACE).translate(_TAB_NEWLINE)
     m = _SCHEME.match(url)
