@@ -50,7 +50,9 @@ def split_url(url: str) -> UrlParts | None:
     m = _URL.match(url.strip())
     if m is None:
         return None
-    netloc = m.group(2).rpartition("@")[2]
+    scheme, netloc, path, query = m.groups()
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]
     if netloc.startswith("["):
         host = netloc[1 : netloc.find("]")] if "]" in netloc else ""
     else:
@@ -58,8 +60,8 @@ def split_url(url: str) -> UrlParts | None:
     host = host.rstrip(".").lower()
     if not host:
         return None
-    scheme = (m.group(1) or ":")[:-1].lower()
-    return UrlParts(url, scheme, host, m.group(3), m.group(4) or "")
+    scheme = scheme[:-1].lower() if scheme else ""
+    return UrlParts(url, scheme, host, path, query or "")
 
 
 _C0_AND_SPACE = "".join(chr(c) for c in range(33))

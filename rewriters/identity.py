@@ -47,8 +47,8 @@ class Identity:
     def _local_part_in(self, lowered: str) -> bool:
         """The bare local part counts only as a whole query-parameter value (``?u=billing``):
         role mailbox names (``billing``, ``support``) are common words in URL paths."""
-        if self.local_part is None:
-            return False
+        if self.local_part is None or self.local_part not in lowered:
+            return False  # a pair whose value is the local part contains it: one C search
         if "://" in lowered:  # a whole URL: only its query (callers may pass just the query)
             query_at = lowered.find("?")
             if query_at < 0:
