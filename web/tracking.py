@@ -16,16 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import ipaddress
 import logging
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from importlib import resources
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.background import BackgroundTask
@@ -39,8 +36,9 @@ from store.cache import ConsentCache
 from store.db import Database
 from store.tracking import TrackingBuffer, TrackingStore
 from web.languages import negotiate
-from web.routing import BadRouteToken, RouteClaims, RouteSigner, decode_destination, web_url
+from web.routing import BadRouteToken, RouteClaims, RouteSigner, decode_destination
 from web.tracking_config import Prefetchers, TrackingConfig
+from web.vendorfetch import fetch_vendor, vendor_client
 
 log = logging.getLogger("consent_relay.web")
 GIF = bytes.fromhex(
@@ -53,7 +51,6 @@ PAGE_HEADERS = {
     "form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
 }
-MAX_REDIRECTS = 3
 # title, why, what continuing means, button; {host} is the tracker's host name
 PAGE_TEXT: dict[str, tuple[str, str, str, str]] = {
     language: (texts["title"], texts["why"], texts["then"], texts["button"])
@@ -61,10 +58,6 @@ PAGE_TEXT: dict[str, tuple[str, str, str, str]] = {
         resources.files("web").joinpath("data/interstitial.toml").read_text("utf-8")
     ).items()
 }
-
-
-class FetchRefused(Exception):
-    """A vendor URL the relay will not request (private address, bad redirect)."""
 
 
 @dataclass
@@ -130,20 +123,6 @@ class TrackingServices:
             await self.buffer.flush()
         if self.owns_http:
             await self.http.aclose()
-
-
-def vendor_client(config: TrackingConfig) -> httpx.AsyncClient:
-    """The vendor-facing client: our User-Agent only, a cookie jar that keeps nothing, no
-    proxy or ``.netrc`` from the environment, redirects followed by hand (each hop checked)."""
-    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(
-        headers={"User-Agent": config.user_agent, "Accept": "image/*,*/*;q=0.5"},
-        cookies=jar,
-        follow_redirects=False,
-        trust_env=False,
-        timeout=httpx.Timeout(config.fetch_timeout),
-        limits=httpx.Limits(max_connections=config.fetch_concurrency),
-    )
 
 
 def tracking_routes(services: TrackingServices) -> list[Route]:
@@ -241,77 +220,3 @@ def interstitial(url: str, language: str = "en") -> str:
         f'<p><a class="go" href="{href}" rel="noreferrer noopener">{button.format(host=host)}</a>'
         "</p></body></html>"
     )
-
-
-async def fetch_vendor(services: TrackingServices, url: str) -> int | None:
-    """Tell the vendor about a consented open; the status code, or ``None`` if it failed.
-
-    At most ``fetch_concurrency`` run at once and as many again wait; beyond that the vendor is
-    not told (counted as ``vendor_fetch_dropped``): a slow vendor must not pile up work here.
-    """
-    if services.pending >= 2 * services.config.fetch_concurrency:
-        services.stats["vendor_fetch_dropped"] += 1
-        return None
-    services.pending += 1
-    try:
-        async with services.gate:
-            timeout = services.config.fetch_timeout
-            status = await asyncio.wait_for(_fetch(services, url), timeout)
-    except Exception as exc:  # a vendor's failure never reaches the recipient
-        services.stats["vendor_fetch_failed"] += 1
-        log.info(
-            "vendor_fetch_failed",
-            extra={"event": "vendor_fetch_failed", "reason": type(exc).__name__},
-        )
-        return None
-    finally:
-        services.pending -= 1
-    services.stats["vendor_fetched"] += 1
-    return status
-
-
-async def _fetch(services: TrackingServices, url: str) -> int:
-    for _ in range(MAX_REDIRECTS + 1):
-        if not services.config.fetch_private_addresses:
-            await _check_public(url)
-        async with services.http.stream("GET", url) as response:
-            await _drain(response, services.config.fetch_max_bytes)
-            location = response.headers.get("location")
-            if not (response.is_redirect and location):
-                return response.status_code
-        try:
-            url = web_url(urljoin(url, location))
-        except ValueError as exc:
-            raise FetchRefused("redirect to a non-web URL") from exc
-    raise FetchRefused("too many redirects")
-
-
-async def _drain(response: httpx.Response, limit: int) -> None:
-    read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read >= limit:
-            break
-
-
-async def _check_public(url: str) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or other non-global space."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    loop = asyncio.get_running_loop()
-    infos: list[Any] = await loop.getaddrinfo(host, port, type=0)
-    addresses = {info[4][0] for info in infos}
-    if not addresses or not all(_public(a) for a in addresses):
-        raise FetchRefused(f"{host} is not a public address")
-
-
-EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
-
-
-def _public(address: str) -> bool:
-    """Global, and not an IPv6 form that embeds an IPv4 address (IPv4-compatible, NAT64)."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in EMBEDDING_V4):
-        return False
-    return ip.is_global

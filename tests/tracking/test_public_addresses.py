@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.tracking import _public
+from web.vendorfetch import _public
 
 
 @pytest.mark.parametrize(
