@@ -35,6 +35,14 @@ def consent_command(config: Path, *args: str) -> list[str]:
     return [relay_executable(), "consent", *args, "--config", str(config)]
 
 
+def grant(relay: RelayProcess, address: str, purposes: str) -> None:
+    """Record consent through the relay's own CLI, on the relay's own store."""
+    config = Path(relay.command[relay.command.index("--config") + 1])
+    done = subprocess.run(consent_command(config, "grant", address, "--purpose", purposes),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def bare_proxy_command(listen_port: int, upstream_port: int) -> list[str]:
     return [sys.executable, str(REPO / "bench" / "bare_proxy.py"),
             "--listen", f"127.0.0.1:{listen_port}", "--upstream", f"127.0.0.1:{upstream_port}"]

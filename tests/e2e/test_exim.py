@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import re
 import smtplib
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from exim import (  # noqa: F401  (fixtures are used by name)
     requires_root,
 )
 from postfix import sink_fixture, topology_fixture  # noqa: F401  (fixtures are used by name)
-from relay_process import RelayFactory, RelayProcess, consent_command
+from relay_process import RelayFactory, RelayProcess, grant
 from sink import Sink
 from tracked_mail import DESTINATION, PIXEL, SENDER, WRAPPED, tracked_message
 
@@ -41,13 +40,6 @@ def test_deployment_doc_exim_block_is_the_tested_recipe() -> None:
     match = re.search(r"<!-- tested: exim [^>]*-->\n```\n(.*?)```", text, re.S)
     assert match, f"no tested exim block in {DOC}"
     assert match.group(1) == exim_recipe()
-
-
-def grant(relay: RelayProcess, address: str, purposes: str) -> None:
-    config = Path(relay.command[relay.command.index("--config") + 1])
-    done = subprocess.run(consent_command(config, "grant", address, "--purpose", purposes),
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _diagnose(exim: EximInstance, relay: RelayProcess) -> str:

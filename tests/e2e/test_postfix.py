@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from postfix import (  # noqa: F401  (fixtures are used by name)
 from relay_process import (  # noqa: F401  (fixtures are used by name)
     RelayFactory,
     RelayProcess,
-    consent_command,
+    grant,
     relay_factory_fixture,
 )
 from sink import Sink
@@ -39,13 +38,6 @@ from tracked_mail import DESTINATION, PIXEL, SENDER, WRAPPED, tracked_message
 
 pytestmark = [pytest.mark.slow, requires_postfix]
 
-
-
-def grant(relay: RelayProcess, address: str, purposes: str) -> None:
-    config = Path(relay.command[relay.command.index("--config") + 1])
-    done = subprocess.run(consent_command(config, "grant", address, "--purpose", purposes),
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _diagnose(postfix: PostfixInstance, relay: RelayProcess) -> str:
