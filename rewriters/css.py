@@ -132,14 +132,15 @@ def _strings(tokens: list[Any]) -> list[str]:
     return [str(t.value) for t in tokens if t.type == "string"]
 
 
-def _worth_parsing(text: str) -> bool:
+def worth_parsing(text: str) -> bool:
+    """Whether ``text`` can hold a URL at all (most inline styles cannot)."""
     low = text.lower()
     return "url(" in low or "@import" in low or "\\" in low
 
 
 def stylesheet_urls(css: str, base: int = 0) -> list[CssUrl]:
     """URLs in a ``<style>`` body; offsets are ``base`` plus the position inside ``css``."""
-    if not _worth_parsing(css):
+    if not worth_parsing(css):
         return []
     finder = _Finder(css, base)
     nodes = tinycss2.parse_stylesheet(css, skip_comments=False, skip_whitespace=False)
@@ -185,14 +186,14 @@ def loading_rules(css: str, base: int = 0) -> list[CssUrl]:
     ``@import``; offsets are ``base`` plus the position inside ``css``."""
     found: list[CssUrl] = []
     for start, end in top_level_rules(css):
-        if _worth_parsing(css[start:end]):
+        if worth_parsing(css[start:end]):
             found.extend(stylesheet_urls(css[start:end], base + start))
     return found
 
 
 def declaration_urls(css: str) -> list[CssUrl]:
     """URLs in a ``style=""`` value (a declaration list), offsets relative to ``css``."""
-    if not _worth_parsing(css):
+    if not worth_parsing(css):
         return []
     finder = _Finder(css, 0)
     finder.declarations(tinycss2.parse_component_value_list(css), len(css), "declaration", "")

@@ -19,6 +19,7 @@ from rewriters.detection import Detection, Detector
 from rewriters.html import Attr, Scan, Tag, link_text
 from rewriters.links import DROP_LINK, LinkRewriter
 from rewriters.pixels import invisible, large
+from rewriters.srcset import candidates
 
 Edit = tuple[int, int, str]
 MAX_STYLESHEET = 512 * 1024
@@ -42,7 +43,6 @@ RESOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 FETCHING_RELS = frozenset({"stylesheet", "preload", "prefetch", "dns-prefetch", "preconnect",
                            "prerender", "modulepreload", "icon"})
-_SPACES = " \t\n\r\f"
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
 
 
@@ -159,7 +159,7 @@ class HtmlRewriter:
         value = attr.value
         changed = False
         kept: list[str] = []
-        for start, url_end, end in _candidates(value):
+        for start, url_end, end in candidates(value):
             url = value[start:url_end]
             result = self._decide(url, "open_pixel", where, False)
             changed = changed or result is not None
@@ -178,6 +178,8 @@ class HtmlRewriter:
         value = attr.value
         if len(value) > MAX_STYLE_ATTR:
             self.decider.notes.append(f"style attribute of {len(value)} characters not scanned")
+            return
+        if not css.worth_parsing(value):  # most inline styles: nothing to tokenize
             return
         if "url(" in value.lower() and not self.decider.spend_css(len(value)):
             return
@@ -251,40 +253,6 @@ def _css_edit(text: str, found: css.CssUrl, result: str) -> Edit:
     if result == "":
         return (found.start, found.end, "")
     return (found.start, found.end, text[found.start : found.end].replace(found.url, result, 1))
-
-
-def _candidates(srcset: str) -> list[tuple[int, int, int]]:
-    """(start, URL end, end) of each image candidate, parsed as HTML5 does: the URL is a run
-    of non-whitespace (commas inside it belong to it, trailing ones end the candidate), and
-    descriptors run to the next comma outside parentheses."""
-    out: list[tuple[int, int, int]] = []
-    pos, size = 0, len(srcset)
-    while True:
-        while pos < size and (srcset[pos] == "," or srcset[pos] in _SPACES):
-            pos += 1
-        if pos >= size:
-            return out
-        start = pos
-        while pos < size and srcset[pos] not in _SPACES:
-            pos += 1
-        url_end = pos
-        while url_end > start and srcset[url_end - 1] == ",":
-            url_end -= 1
-        if url_end < pos:  # "url," ends the candidate: no descriptors
-            if url_end > start:
-                out.append((start, url_end, url_end))
-            continue
-        depth = 0
-        while pos < size and (srcset[pos] != "," or depth):
-            if srcset[pos] == "(":
-                depth += 1
-            elif srcset[pos] == ")" and depth:
-                depth -= 1
-            pos += 1
-        end = pos
-        while srcset[end - 1] in _SPACES:
-            end -= 1
-        out.append((start, url_end, end))
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
