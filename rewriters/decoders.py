@@ -70,9 +70,9 @@ _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]{0,31}):")
 _UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
 
 
-# URLs normalise_url would hand back unchanged: lowercase http(s), an authority with nothing to
-# lowercase or decode, a path without escapes, backslashes, empty or dot segments, no tab/newline
-# and no trailing control. Most URLs of a mailing are written so; they skip the rebuilding.
+# What normalise_url returns unchanged (most URLs of a mailing): lowercase http(s), nothing to
+# lowercase or decode in the host, no escape/backslash/empty or dot segment in the path, no tab
+# or newline, no control at the end.
 _NORMAL = re.compile(
     r"https?://[^/?#\\%A-Z\x00-\x20\x7f-\U0010ffff]++"
     r"(?:/(?!\.\.?(?:[/?#]|\Z))[^/?#\\%\x00-\x20]++)*+/?"

@@ -17,6 +17,8 @@ from rewriters.pixels import ImageStats, high_entropy, spacer, tracking_path
 from rewriters.treatment import Confidence, Purpose
 
 UNKNOWN = "unknown"
+# Enum members as plain globals (an enum member lookup costs ~0.15 us on Python 3.11)
+_VENDOR_RULE, _OPEN, _CLICK = Confidence.VENDOR_RULE, Purpose.OPEN_TRACKING, Purpose.CLICK_TRACKING
 _EXEMPT_SCHEMES = ("cid:", "data:", "blob:", "mailto:", "tel:", "#", "sms:", "about:")
 
 
@@ -102,8 +104,7 @@ class Detector:
             return None
         parts, match = found
         if match is not None:
-            return Detection(match.vendor, kind, parts.host, Confidence.VENDOR_RULE,
-                             Purpose.OPEN_TRACKING, match)
+            return Detection(match.vendor, kind, parts.host, _VENDOR_RULE, _OPEN, match)
         if self.identity.found_in(url):
             return Detection(UNKNOWN, kind, parts.host, Confidence.IDENTITY_HIT,
                              Purpose.OPEN_TRACKING)
@@ -156,8 +157,8 @@ class Detector:
             return None
         parts, match = found
         if match is not None:
-            return Detection(match.vendor, "click_wrapper", parts.host, Confidence.VENDOR_RULE,
-                             Purpose.CLICK_TRACKING, match)
+            return Detection(match.vendor, "click_wrapper", parts.host, _VENDOR_RULE, _CLICK,
+                             match)
         if self.identity.found_in(url):
             return Detection(UNKNOWN, "link_param", parts.host, Confidence.IDENTITY_HIT,
                              Purpose.CLICK_TRACKING)

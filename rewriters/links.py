@@ -21,6 +21,10 @@ MAX_UNWRAP = 3
 SECURITY_HOSTS = ("safelinks.protection.outlook.com", "urldefense.proofpoint.com",
                   "urldefense.com")
 DROP_LINK = "\x00drop-link"
+# Enum members as plain globals: ``Purpose.CLICK_TRACKING`` costs ~0.15 us per lookup on
+# Python 3.11, and the link path asks for them several times per link.
+CLICK = Purpose.CLICK_TRACKING
+VENDOR_RULE, IDENTITY_HIT = Confidence.VENDOR_RULE, Confidence.IDENTITY_HIT
 PARAM_VENDORS = (("_hs", "HubSpot"), ("__hs", "HubSpot"), ("hsctatracking", "HubSpot"),
                  ("mc_", "Mailchimp"), ("mkt_tok", "Marketo"), ("elq", "Eloqua"),
                  ("vero_", "Vero"), ("_kx", "Klaviyo"), ("ml_", "MailerLite"))
@@ -139,8 +143,8 @@ class LinkRewriter:
     def _wrapper(self, det: Detection, url: str, text: Callable[[], str], where: str,
                  can_drop: bool) -> tuple[str, bool]:
         """(next URL, whether rewriting stops here) after handling a vendor wrapper."""
-        if not self.decider.strips(det.vendor, Purpose.CLICK_TRACKING):
-            routed = self.decider.route(url, Purpose.CLICK_TRACKING)
+        if not self.decider.strips(det.vendor, CLICK):
+            routed = self.decider.route(url, CLICK)
             self.decider.record(det, where, "routed" if routed else "kept")
             return (routed or url), True
         destination = self.detector.destination(det)
@@ -182,10 +186,9 @@ class LinkRewriter:
                                     identity.found_in if carries_identity else None)
         host = _host(url)
         for name in removed:
-            confidence = (Confidence.VENDOR_RULE if name in self.knowledge.per_person
-                          else Confidence.IDENTITY_HIT)
+            confidence = VENDOR_RULE if name in self.knowledge.per_person else IDENTITY_HIT
             self.decider.add(_param_vendor(name), "link_param", where, host, "param_removed",
-                             confidence, Purpose.CLICK_TRACKING, detail=name)
+                             confidence, CLICK, detail=name)
         if carries_identity and identity.found_in(new):
             self.decider.add("unknown", "link_param", where, host, "kept",
                              Confidence.IDENTITY_HIT, Purpose.CLICK_TRACKING,
@@ -193,9 +196,9 @@ class LinkRewriter:
         return new
 
     def _named_param_in(self, query: str) -> bool:
-        for pair in query.split("&"):
-            name = pair.partition("=")[0].lower()
-            if name in self.param_names:
+        names = self.param_names  # one lower() for the query: it never makes "&" or "="
+        for pair in query.lower().split("&"):  # noqa: SIM110 (no generator: runs per link)
+            if pair.partition("=")[0] in names:
                 return True
         return False
 
