@@ -72,7 +72,7 @@ class Detector:
     def _parts(self, url: str) -> UrlParts | None:
         if not url or not is_remote(url):
             return None
-        parts = self.stats.parts.get(url) or split_url(url)
+        parts = split_url(url)
         if parts is None or parts.scheme not in ("http", "https", ""):
             return None
         return parts

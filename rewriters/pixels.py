@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rewriters.decoders import UrlParts, split_url
+from rewriters.decoders import split_url
 from rewriters.html import Tag
 
 MAX_AREA = 25
@@ -136,13 +136,11 @@ class ImageStats:
 
     counts: Counter[str] = field(default_factory=Counter)
     real: dict[str, set[str]] = field(default_factory=dict)
-    # each visible image URL split once: the detector asks for the same URL's parts again
-    parts: dict[str, UrlParts | None] = field(default_factory=dict)
 
     def add(self, url: str, tag: Tag) -> None:
         self.counts[url] += 1
         if not invisible(tag):
-            parts = self.parts[url] = split_url(url)
+            parts = split_url(url)
             urls = self.real.setdefault(parts.host.lower(), set()) if parts else None
             if urls is not None and len(urls) < 2:
                 urls.add(url)
