@@ -92,10 +92,22 @@ class DeliveryJournal:
                 self._note(key)
             except ValueError:  # not a hex digest: not a key this relay wrote
                 continue
-        if self.keylog is not None:  # keys whose database commit a crash cut short
-            for digest in self.keylog.read(newer_than=cutoff.timestamp()):
-                self._note_digest(digest)
+        if self.keylog is not None:
+            self._load_keylog(cutoff.timestamp())
         return len(self._recent)
+
+    def _load_keylog(self, newer_than: float) -> None:
+        """Keys whose database commit a crash cut short; a key log that cannot be read or
+        written is dropped (logged): every ``remember`` then waits for the database commit."""
+        assert self.keylog is not None
+        try:
+            for digest in self.keylog.read(newer_than=newer_than):
+                self._note_digest(digest)
+            self.keylog.open()
+        except OSError as exc:
+            log.error("journal_keylog_unavailable",
+                      extra={"path": str(self.keylog.path), "error": str(exc)})
+            self.keylog = None
 
     async def already_delivered(self, key: str) -> bool:
         """Memory first; with ``shared`` (several workers) a miss also asks the database."""

@@ -59,6 +59,12 @@ class KeyLog:
                 if written > newer_than:
                     yield digest
 
+    def open(self) -> None:
+        """Open for appending now (raises ``OSError`` if the file cannot be written), so a
+        misconfigured path shows at start-up rather than on the first delivery."""
+        if self._fd is None:
+            self._open()
+
     def append(self, digest: bytes) -> None:
         """One ``write`` of one record (atomic for ``O_APPEND`` on a local file system)."""
         if self._fd is None or self._count >= self.limit:

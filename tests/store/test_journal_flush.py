@@ -68,3 +68,16 @@ async def test_a_key_remembered_while_a_flush_runs_still_reaches_the_database(
     await asyncio.sleep(FLUSH_DELAY * 10)
     assert await rows_in_database(db) == 2
     await journal.close()
+
+
+async def test_an_unwritable_key_log_falls_back_to_waiting_for_the_database(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the key log's folder should be")
+    journal = DeliveryJournal(db, keylog=KeyLog(blocker / "keys", 100))
+    await journal.load()
+    assert journal.keylog is None
+    assert "journal_keylog_unavailable" in caplog.text
+    await journal.remember(KEY)
+    assert await rows_in_database(db) == 1
