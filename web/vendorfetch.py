@@ -2,7 +2,8 @@
 
 The relay, not the recipient's mail client, tells the vendor about a consented open, so the
 vendor never sees the recipient's IP address or device. The request must not become a way
-into the relay's own network: every hop's host must resolve to public addresses only, the
+into the relay's own network: every hop's host must resolve to public addresses only (and the
+connection goes to one of exactly those, see :func:`pinned`), the
 vendor gets our User-Agent and no cookies, redirects are followed by hand and at most
 ``MAX_REDIRECTS`` times, the body is drained up to a limit, and a slow vendor cannot pile up
 work (at most twice ``fetch_concurrency`` requests wait or run).
@@ -76,9 +77,10 @@ async def fetch_vendor(services: TrackingServices, url: str) -> int | None:
 
 async def _fetch(services: TrackingServices, url: str) -> int:
     for _ in range(MAX_REDIRECTS + 1):
+        target, options = url, dict[str, Any]()
         if not services.config.fetch_private_addresses:
-            await _check_public(url)
-        async with services.http.stream("GET", url) as response:
+            target, options = await pinned(url)
+        async with services.http.stream("GET", target, **options) as response:
             await _drain(response, services.config.fetch_max_bytes)
             location = response.headers.get("location")
             if not (response.is_redirect and location):
@@ -98,16 +100,27 @@ async def _drain(response: httpx.Response, limit: int) -> None:
             break
 
 
-async def _check_public(url: str) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or other non-global space."""
+async def pinned(url: str) -> tuple[str, dict[str, Any]]:
+    """``url`` with its host replaced by one of the addresses just checked, plus the ``Host``
+    header and TLS server name of the real host.
+
+    Resolving once and connecting to what was checked closes the DNS-rebinding gap: a
+    resolver that answers with a public address for the check and 127.0.0.1 for the
+    connection gets no second question. Certificates are still verified for the real name.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    loop = asyncio.get_running_loop()
-    infos: list[Any] = await loop.getaddrinfo(host, port, type=0)
-    addresses = {info[4][0] for info in infos}
+    infos: list[Any] = await asyncio.get_running_loop().getaddrinfo(host, port, type=0)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses or not all(_public(a) for a in addresses):
         raise FetchRefused(f"{host} is not a public address")
+    address = addresses[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    options = {"headers": {"Host": parts.netloc.rpartition("@")[2]},
+               "extensions": {"sni_hostname": host}}
+    return parts._replace(netloc=netloc).geturl(), options
 
 
 EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))

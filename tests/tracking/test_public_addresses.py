@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 
-from web.vendorfetch import _public
+from web.vendorfetch import FetchRefused, _public, pinned
 
 
 @pytest.mark.parametrize(
@@ -19,3 +22,38 @@ def test_internal_addresses_in_any_form_are_refused(address: str) -> None:
 @pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888"])
 def test_public_addresses_are_allowed(address: str) -> None:
     assert _public(address)
+
+
+async def test_a_vendor_url_is_pinned_to_the_address_that_was_checked() -> None:
+    url, options = await pinned("https://8.8.8.8/e1t/o/5?x=1")
+    assert url == "https://8.8.8.8/e1t/o/5?x=1"
+    assert options == {"headers": {"Host": "8.8.8.8"}, "extensions": {"sni_hostname": "8.8.8.8"}}
+    url, options = await pinned("http://[2001:4860:4860::8888]:8080/p")
+    assert url == "http://[2001:4860:4860::8888]:8080/p"
+    assert options["headers"] == {"Host": "[2001:4860:4860::8888]:8080"}
+
+
+async def test_a_host_name_that_resolves_to_loopback_is_refused() -> None:
+    with pytest.raises(FetchRefused):
+        await pinned("https://localhost/pixel.gif")
+
+
+async def test_a_pinned_request_reaches_the_address_with_the_real_host_name() -> None:
+    seen: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        seen.extend(line for line in head.split("\r\n") if line.lower().startswith("host:"))
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{port}/p",
+                                    headers={"Host": f"t.vendor.example:{port}"},
+                                    extensions={"sni_hostname": "t.vendor.example"})
+    server.close()
+    assert response.status_code == 204
+    assert seen == [f"Host: t.vendor.example:{port}"]
