@@ -8,12 +8,14 @@ for heuristics), kinds from :class:`rewriters.treatment.Finding`. No address is 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from audit.recorder import finding_counts, outcome_of
@@ -22,6 +24,8 @@ from rewriters.treatment import Action
 from store.cache import ConsentCache
 from store.ledger import Ledger
 from store.state import ConsentState
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by the worker supervisor
 
 # Up to RFC 5321's 10 minutes for the reply to the final dot.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -122,12 +126,29 @@ class LiveCounts(Collector):
         yield family
 
 
-def export_endpoint_stats(metrics: MetricsObserver, counts: Mapping[str, int]) -> None:
+def endpoint_stats(counts: Mapping[str, int]) -> LiveCounts:
     """``consent_relay_tracking_endpoint_total{event}`` from the tracking endpoint's counters."""
-    metrics.registry.register(LiveCounts(
+    return LiveCounts(
         "consent_relay_tracking_endpoint", "Open/click endpoint outcomes (granted, blocked, "
         "bad token), as counted by the endpoint.", "event", counts,
-    ))
+    )
+
+
+def export_endpoint_stats(metrics: MetricsObserver, counts: Mapping[str, int]) -> None:
+    metrics.registry.register(endpoint_stats(counts))
+
+
+def scrape_registry(metrics: MetricsObserver, counts: Mapping[str, int]) -> CollectorRegistry:
+    """What ``/metrics`` serves: this process's registry or, when the worker supervisor set
+    ``PROMETHEUS_MULTIPROC_DIR``, every worker's counters and histograms added up (the
+    tracking endpoint's counts live in worker 0 alone, which serves the web pages)."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return metrics.registry
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    registry.register(endpoint_stats(counts))
+    return registry
 
 
 class TimedConsentCache(ConsentCache):

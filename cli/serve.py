@@ -19,7 +19,12 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from audit.metrics import MetricsObserver, TimedConsentCache, export_endpoint_stats
+from audit.metrics import (
+    MetricsObserver,
+    TimedConsentCache,
+    export_endpoint_stats,
+    scrape_registry,
+)
 from audit.purge import purge_daily
 from audit.recorder import AuditRecorder
 from audit.reloads import ReloadTracker
@@ -139,7 +144,8 @@ class Runtime:
         )
 
     def web_services(self) -> WebServices:
-        extra = [*metrics_routes(self.metrics.registry, token_digests=self.config.web.admin_tokens),
+        registry = scrape_registry(self.metrics, self.tracking.stats)
+        extra = [*metrics_routes(registry, token_digests=self.config.web.admin_tokens),
                  *tracking_routes(self.tracking)]
         return WebServices(self.config.web, self.db, self.ledger, self.cache, self.policy,
                            self.signer, extra_routes=extra, audit=AuditStore(self.db))

@@ -3,7 +3,8 @@
 The supervisor migrates the store once, starts the workers (``serve --worker I``), forwards
 SIGTERM/SIGINT (drain and stop) and SIGHUP (reload policy) to them, and exits with the worst
 worker's status. Worker 0 also runs what must exist once per host: the web listener (pages,
-admin API, ``/metrics`` for worker 0), the capture server, the audit purge and the policy
+admin API, ``/metrics``, which adds up every worker's counters through Prometheus's
+multiprocess mode), the capture server, the audit purge and the policy
 reload recorder. Each worker has its own consent cache (staleness bounded by ``cache_ttl``, as
 between instances) and checks the delivery journal in the database on a memory miss, so a
 client's retry that lands on another worker is still recognised.
@@ -12,13 +13,16 @@ client's retry that lands on another worker is still recognised.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import FrameType
 
+from audit.metrics import MULTIPROC_ENV
 from cli.config import Config
 from store.db import Database
 
@@ -36,12 +40,19 @@ def _migrate(config: Config) -> None:
 
 def supervise(config_path: Path, config: Config) -> int:
     _migrate(config)
-    workers = [
-        subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--config",
-                          str(config_path), "--worker", str(index)])
-        for index in range(config.relay.workers)
-    ]
+    with tempfile.TemporaryDirectory(prefix="consent-relay-metrics-") as metrics_dir:
+        # every worker's counters go to files here; worker 0's /metrics adds them all up
+        env = {**os.environ, MULTIPROC_ENV: metrics_dir}
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--config",
+                              str(config_path), "--worker", str(index)], env=env)
+            for index in range(config.relay.workers)
+        ]
+        return _watch(workers)
 
+
+def _watch(workers: list[subprocess.Popen[bytes]]) -> int:
+    """Forward signals to the workers until all have exited; the worst status wins."""
     stopping = [False]
 
     def forward(signum: int, _frame: FrameType | None) -> None:

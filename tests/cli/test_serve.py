@@ -163,6 +163,8 @@ def test_two_workers_share_the_port_and_both_stop_on_sigterm(
         for number in range(6):
             send(port, "tracked.eml" if number == 0 else "tracked-followup.eml",
                  f"r{number}@example.net")
+        metrics = urllib.request.urlopen(
+            f"http://127.0.0.1:{web_port(config)}/metrics", timeout=10).read().decode()
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     finally:
@@ -170,6 +172,11 @@ def test_two_workers_share_the_port_and_both_stop_on_sigterm(
             process.kill()
     assert process.returncode == 0, output.decode()
     assert len(list((config.parent / "outbox").glob("*.eml"))) == 6
+    # /metrics (served by worker 0) adds up both workers' counters
+    delivered = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                 if line.startswith("consent_relay_messages_total{")
+                 and 'outcome="delivered"' in line]
+    assert sum(delivered) == 6, metrics
     key_logs = list(config.parent.glob("*.delivered.w[01]"))  # each worker keeps its own
     assert key_logs and sum(log.stat().st_size for log in key_logs) == 6 * RECORD.size
 
