@@ -3,7 +3,7 @@
 aiosmtpd awaits ``readuntil(b"\\r\\n")`` once per line, which costs about half of a
 pass-through proxy's CPU (architecture.md s.7). Here the payload is read in large chunks until
 the ``CRLF.CRLF`` terminator, then checked and dot-unstuffed with bytes operations. The
-semantics stay aiosmtpd's: 552 when over the size limit, 500 for a line over 1000 octets
+semantics stay aiosmtpd's: 552 when over the size limit, 500 for a line over its 1001 octets
 (both answered only after the terminator, RFC 5321 4.2.5), and nothing is handed to the
 handler when the client disconnects mid-payload.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 CHUNK = 1 << 16
 TERMINATOR = b"\r\n.\r\n"
-MAX_LINE = 1001  # 1000 octets + the CR of CRLF, aiosmtpd's line_length_limit
+MAX_LINE = 999  # octets before CRLF: aiosmtpd's line_length_limit of 1001 counts the CRLF
 
 
 @dataclass
@@ -29,19 +29,19 @@ class Payload:
 
 
 def _longest_line_exceeds(data: bytes | bytearray, limit: int) -> bool:
-    """True when some line (up to and including its LF) is longer than ``limit`` octets.
+    """True when some line (the octets between two CRLFs) is longer than ``limit`` octets.
 
-    Jumps to the *last* line end within ``limit`` octets each time, so the loop runs about
-    ``len(data) / limit`` times however short the lines are (a quoted-printable body has a
-    line every 76 octets).
+    Lines end at CRLF only, as aiosmtpd reads them (a bare LF does not end a line). Jumps to
+    the *last* CRLF within reach each time, so the loop runs about ``len(data) / limit``
+    times however short the lines are (a quoted-printable body has one every 76 octets).
     """
     start = 0
     length = len(data)
     while length - start > limit:
-        end = data.rfind(b"\n", start, start + limit + 1)
+        end = data.rfind(b"\r\n", start, start + limit + 2)
         if end < 0:
             return True
-        start = end + 1
+        start = end + 2
     return False
 
 

@@ -103,7 +103,7 @@ def _tls_context(config: UpstreamConfig) -> ssl.SSLContext:
 
 
 def _translate(exc: Exception, *, after_data: bool = False) -> UpstreamError:
-    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and 400 <= exc.code < 600:
         return UpstreamRefused(Reply(exc.code, exc.message))
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return UpstreamTimeout(str(exc))
@@ -164,14 +164,15 @@ class Upstream:
         except Exception as exc:
             raise _translate(exc) from exc
         reply = Reply(r.code, r.message)
-        return reply if reply.code >= 400 else self._accepted(reply)
+        return reply if 400 <= reply.code < 600 else self._accepted(reply)
 
     def _accepted(self, reply: Reply) -> Reply:
         """A 2xx is returned; a 4xx/5xx is upstream's refusal, passed on to the client; any
-        other code is a conversation gone wrong: close it, so the client retries (451)."""
+        other code (1xx, 3xx, 600-999) is a conversation gone wrong: close it, so the client
+        retries (451)."""
         if reply.ok:
             return reply
-        if reply.code >= 400:
+        if 400 <= reply.code < 600:
             raise UpstreamRefused(reply)
         self.close()
         raise UpstreamLost(f"unexpected reply {reply.line()}")

@@ -50,6 +50,10 @@ class KeyLog:
                 data = path.read_bytes()
             except FileNotFoundError:
                 continue
+            except OSError:
+                if path in others:  # another worker's problem must not cost this one its log
+                    continue
+                raise
             usable = len(data) - len(data) % RECORD.size
             if path == self.path:
                 self._count = usable // RECORD.size
@@ -70,7 +74,10 @@ class KeyLog:
         if self._fd is None or self._count >= self.limit:
             self._open()
         assert self._fd is not None
-        os.write(self._fd, RECORD.pack(digest, time.time()))
+        written = os.write(self._fd, RECORD.pack(digest, time.time()))
+        if written != RECORD.size:  # a full disk or quota: keep the file aligned, then say so
+            os.ftruncate(self._fd, self._count * RECORD.size)
+            raise OSError(f"short write to {self.path}: {written} of {RECORD.size} bytes")
         self._count += 1
 
     def close(self) -> None:

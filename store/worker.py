@@ -26,9 +26,16 @@ class StoreThread:
         self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     async def run(self, work: Callable[[], T]) -> T:
-        """``work()`` on the store thread; its result or exception comes back here."""
+        """``work()`` on the store thread; its result or exception comes back here.
+
+        Refused (``RuntimeError``) while :meth:`stop` runs: work queued behind the thread's
+        stop signal would never run, and a second thread must never start beside the first.
+        """
+        if self._stopping:
+            raise RuntimeError("the store is closing")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if self._thread is None:
@@ -39,11 +46,14 @@ class StoreThread:
 
     async def stop(self) -> None:
         """Finish queued work, then end the thread (joined off the event loop)."""
-        if self._thread is None:
+        if self._thread is None or self._stopping:
             return
-        thread, self._thread = self._thread, None
-        self._jobs.put(None)
-        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        self._stopping = True
+        try:
+            self._jobs.put(None)
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        finally:
+            self._thread, self._stopping = None, False
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:

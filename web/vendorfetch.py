@@ -109,25 +109,35 @@ async def pinned(url: str) -> tuple[str, dict[str, Any]]:
     connection gets no second question. Certificates are still verified for the real name.
     """
     parts = urlsplit(url)
-    host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = httpx.URL(url).raw_host.decode("ascii")  # an IDN host in its A-label form
     infos: list[Any] = await asyncio.get_running_loop().getaddrinfo(host, port, type=0)
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses or not all(_public(a) for a in addresses):
         raise FetchRefused(f"{host} is not a public address")
-    address = addresses[0]
+    return pin_to(url, addresses[0])
+
+
+def pin_to(url: str, address: str) -> tuple[str, dict[str, Any]]:
+    """``url`` aimed at ``address``, with the ``Host`` header and TLS name of its real host."""
+    parts = urlsplit(url)
+    host = httpx.URL(url).raw_host.decode("ascii")
     literal = f"[{address}]" if ":" in address else address
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    options = {"headers": {"Host": parts.netloc.rpartition("@")[2]},
+    name = f"[{host}]" if ":" in host else host
+    options = {"headers": {"Host": name if parts.port is None else f"{name}:{parts.port}"},
                "extensions": {"sni_hostname": host}}
     return parts._replace(netloc=netloc).geturl(), options
 
 
-EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
+EMBEDDING_V4 = tuple(ipaddress.ip_network(net) for net in (
+    "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16",  # compatible, NAT64, 6to4
+))
 
 
 def _public(address: str) -> bool:
-    """Global, and not an IPv6 form that embeds an IPv4 address (IPv4-compatible, NAT64)."""
+    """Global, and not an IPv6 form that embeds an IPv4 address (IPv4-compatible, NAT64,
+    6to4): through a gateway such a form can reach a private IPv4 address."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in EMBEDDING_V4):
         return False

@@ -65,11 +65,17 @@ async def test_disconnect_before_the_terminator_raises() -> None:
 
 
 def line_too_long_reference(data: bytes, limit: int) -> bool:
-    """The plain definition: some line, without its LF, is longer than ``limit`` octets."""
-    return any(len(line) > limit for line in data.split(b"\n"))
+    """The plain definition: some line, without its CRLF, is longer than ``limit`` octets."""
+    return any(len(line) > limit for line in data.split(b"\r\n"))
 
 
 @given(st.lists(st.sampled_from([b"\r\n", b"\n", b"a", b"bb", b"\r", b"x" * 7]), max_size=60)
        .map(b"".join), st.integers(1, 12))
 def test_the_line_length_check_agrees_with_the_plain_definition(data: bytes, limit: int) -> None:
     assert _longest_line_exceeds(data, limit) == line_too_long_reference(data, limit)
+
+
+async def test_line_limits_are_aiosmtpds_crlf_included() -> None:
+    assert (await feed(b"x" * 999 + b"\r\n.\r\n"))[0].content is not None
+    assert (await feed(b"x" * 1000 + b"\r\n.\r\n"))[0].too_long_line
+    assert (await feed(b"x\n" * 1500 + b"\r\n.\r\n"))[0].too_long_line  # bare LFs

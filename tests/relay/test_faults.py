@@ -212,3 +212,14 @@ async def test_a_bounce_with_the_null_sender_is_relayed(relay_factory, upstream)
     reply = await client.send_data(MESSAGE)
     assert reply.startswith("250 2.0.0 Delivered")
     assert [a.mail_from for a in upstream.accepted] == ["<>"]
+
+
+async def test_an_upstream_reply_code_outside_smtp_gives_a_retryable_451(
+    relay_factory, upstream
+) -> None:
+    upstream.rcpt_replies["odd@example.net"] = "700 not an SMTP reply"
+    relay = await relay_factory()
+    client = await LineClient.connect(relay.port)
+    await client.cmd("EHLO mta.example.org")
+    await client.cmd("MAIL FROM:<a@example.org>")
+    assert (await client.cmd("RCPT TO:<odd@example.net>")).startswith("451")

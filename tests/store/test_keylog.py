@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -82,3 +84,47 @@ def test_keys_appended_after_a_torn_record_are_read_back(tmp_path: Path) -> None
     restarted.append(digest(3))
     restarted.close()
     assert reopened(tmp_path / "delivered") == [digest(1), digest(3)]
+
+
+SHORT_WRITE = """
+import hashlib, resource, signal, sys, time
+from pathlib import Path
+from store.keylog import KeyLog, RECORD
+path = Path(sys.argv[1])
+keys = [hashlib.sha256(str(i).encode()).digest() for i in range(6)]
+log = KeyLog(path, 1000)
+log.open()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (3 * RECORD.size + 20, hard))  # a full disk
+for key in keys[:4]:
+    try:
+        log.append(key)
+    except OSError:
+        print("refused")
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
+for key in keys[4:]:
+    log.append(key)
+log.close()
+found = list(KeyLog(path, 1000).read(newer_than=0))
+print([keys.index(k) for k in found])
+"""
+
+
+def test_a_short_write_on_a_full_disk_is_reported_and_later_keys_stay_readable(
+    tmp_path: Path,
+) -> None:
+    # in a child process: a file-size limit stands in for the full disk
+    done = subprocess.run([sys.executable, "-c", SHORT_WRITE, str(tmp_path / "keys")],
+                          capture_output=True, text=True, timeout=60, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.splitlines() == ["refused", "[0, 1, 2, 4, 5]"]
+
+
+def test_an_unreadable_sibling_log_does_not_cost_a_worker_its_own(tmp_path: Path) -> None:
+    (tmp_path / "delivered.w1").mkdir()  # a directory where a file should be: unreadable
+    own = KeyLog(tmp_path / "delivered.w0", limit=100)
+    own.append(digest(3))
+    own.close()
+    again = KeyLog(tmp_path / "delivered.w0", limit=100, also_read=(tmp_path / "delivered.w1",))
+    assert list(again.read(newer_than=0)) == [digest(3)]

@@ -49,3 +49,18 @@ async def test_stop_lets_queued_work_finish() -> None:
     await worker.stop()
     await pending
     assert done == ["queued"]
+
+
+async def test_work_submitted_while_stopping_is_refused_and_stop_returns() -> None:
+    worker, release = StoreThread(), threading.Event()
+    busy = asyncio.ensure_future(worker.run(lambda: release.wait(5)))
+    await asyncio.sleep(0.01)
+    stopping = asyncio.ensure_future(worker.stop())
+    await asyncio.sleep(0.01)
+    with pytest.raises(RuntimeError, match="closing"):
+        await worker.run(lambda: "late")
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    await busy
+    assert await worker.run(lambda: "after") == "after"  # usable again once stopped
+    await worker.stop()

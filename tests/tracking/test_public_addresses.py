@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from web.vendorfetch import FetchRefused, _public, pinned
+from web.vendorfetch import FetchRefused, _public, pin_to, pinned
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,15 @@ async def test_a_pinned_request_reaches_the_address_with_the_real_host_name() ->
     server.close()
     assert response.status_code == 204
     assert seen == [f"Host: t.vendor.example:{port}"]
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::", "64:ff9b:1::a00:1"])
+def test_6to4_and_local_nat64_forms_of_private_addresses_are_refused(address: str) -> None:
+    assert not _public(address)
+
+
+def test_an_idn_vendor_host_is_sent_in_its_a_label_form() -> None:
+    url, options = pin_to("https://bücher.example:8443/p.gif", "93.184.216.34")
+    assert url == "https://93.184.216.34:8443/p.gif"
+    assert options == {"headers": {"Host": "xn--bcher-kva.example:8443"},
+                       "extensions": {"sni_hostname": "xn--bcher-kva.example"}}
