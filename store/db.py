@@ -99,6 +99,7 @@ class Database:
                 event.listen(self.engine.sync_engine, "do_connect", _folder_check(path))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._direct: Engine | None = None
+        self._file_identity: tuple[int, int] | None = None  # (device, inode) once seen
         self._writer = StoreThread("store-write")
         self._reader = StoreThread("store-read")  # lookups never queue behind a waiting write
         path = self._sqlite_path()
@@ -162,9 +163,13 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         async with self.engine.begin() as connection:
             await connection.run_sync(_run_upgrade, revision)
+        self._same_file()  # the file the relay works on from now on
 
     async def ping(self, timeout: float = 2.0) -> bool:
-        """True when a trivial query answers within ``timeout`` seconds (health endpoints)."""
+        """True when a trivial query answers within ``timeout`` seconds (health endpoints)
+        and a SQLite file is still the one the relay opened."""
+        if not self._same_file():
+            return False
 
         async def probe() -> None:
             async with self.engine.connect() as connection:
@@ -175,6 +180,22 @@ class Database:
         except Exception:
             return False
         return True
+
+    def _same_file(self) -> bool:
+        """A SQLite file deleted or replaced under the running relay keeps answering through
+        the descriptors already open, so queries alone would never notice that every write
+        from then on is lost at the next restart; its identity does."""
+        path = self._sqlite_path()
+        if path is None:
+            return True
+        try:
+            status = path.stat()
+        except OSError:
+            return False
+        identity = (status.st_dev, status.st_ino)
+        if self._file_identity is None:
+            self._file_identity = identity
+        return identity == self._file_identity
 
     async def dispose(self) -> None:
         if self._direct is not None:

@@ -90,3 +90,14 @@ async def test_a_consent_lookup_does_not_wait_behind_a_write_waiting_for_the_loc
         other_writer.close()
     await waiting_write
     await db.dispose()
+
+
+async def test_health_fails_when_the_sqlite_file_is_deleted_under_the_relay(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    await db.upgrade()
+    assert await db.ping()
+    (tmp_path / "relay.db").unlink()  # open connections would go on writing into the void
+    assert not await db.ping()
+    await db.dispose()
