@@ -21,10 +21,11 @@ from relay.access import Access
 from relay.config import UpstreamConfig
 from relay.contracts import ContextFactory, Decider, Delivery, Journal, Observer, plain_context
 from relay.footers import FooterTemplates
-from relay.pipeline import PipelineSettings, header_values, prepare
+from relay.pipeline import PipelineSettings, prepare
 from relay.session import ConnectionState, state_of
 from relay.transaction import Transaction, strictest
 from relay.upstream import Reply, Upstream, UpstreamError, UpstreamRefused
+from rewriters.headers import header_values
 from rewriters.treatment import Action, Purpose, Treatment
 
 log = logging.getLogger("consent_relay.relay")

@@ -14,7 +14,7 @@ import rewriters
 from relay.config import DkimConfig, UpstreamConfig
 from relay.dkim import apply_dkim
 from rewriters.esp import esp_switches
-from rewriters.headers import parse_fields, prepend_fields
+from rewriters.headers import prepend_fields
 from rewriters.treatment import Action, RewriteContext, RewriteResult, Treatment
 
 THREAD_THRESHOLD = 1_000_000
@@ -36,16 +36,6 @@ class Prepared:
     result: RewriteResult
     changed: bool
     notes: list[str]
-
-
-def header_values(raw: bytes, *names: str) -> dict[str, list[str]]:
-    """Unfolded values of the named top-level fields (lowercased names), one header parse."""
-    wanted: dict[str, list[str]] = {name.lower(): [] for name in names}
-    for field in parse_fields(raw):
-        if field.name in wanted:
-            text = field.value.decode("utf-8", "replace")
-            wanted[field.name].append(" ".join(text.split()))
-    return wanted
 
 
 def _esp_step(

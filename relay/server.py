@@ -20,13 +20,12 @@ from relay import errors, replies
 from relay.config import RelayConfig, split_host_port
 from relay.dataread import read_payload
 from relay.handler import RelayHandler
+from relay.paths import PLAIN_ADDRESS
 from relay.session import state_of
 
 log = logging.getLogger("consent_relay.relay")
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9-]+"
-_SIMPLE_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>(?: +|$)")
+_SIMPLE_PATH = re.compile(rf"<({PLAIN_ADDRESS})>(?: +|$)")
 
 
 class RelaySMTP(SMTP):

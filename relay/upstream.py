@@ -16,10 +16,10 @@ import aiosmtplib
 from aiosmtplib.email import quote_address
 
 from relay.config import UpstreamConfig
+from relay.paths import PLAIN_ADDRESS
 
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
-_ATOM = rb"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(rb"(?:%s(?:\.%s)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)?" % (_ATOM, _ATOM))
+_PLAIN_ADDRESS = re.compile(PLAIN_ADDRESS.encode())
 
 
 def smtp_path(address: str, encoding: str) -> bytes:

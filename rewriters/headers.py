@@ -70,13 +70,17 @@ def parse_fields(raw: bytes, end: int | None = None) -> list[HeaderField]:
 
 def get_values(raw: bytes, name: str) -> list[str]:
     """Unfolded, stripped values of every field called ``name`` (case-insensitive)."""
-    wanted = name.lower()
-    out = []
+    return header_values(raw, name)[name.lower()]
+
+
+def header_values(raw: bytes, *names: str) -> dict[str, list[str]]:
+    """:func:`get_values` for several names (lowercased keys) in one parse of the header."""
+    wanted: dict[str, list[str]] = {name.lower(): [] for name in names}
     for f in parse_fields(raw):
-        if f.name == wanted:
+        if f.name in wanted:
             text = f.value.decode("utf-8", "replace")
-            out.append(" ".join(text.split()))
-    return out
+            wanted[f.name].append(" ".join(text.split()))
+    return wanted
 
 
 def remove_fields(raw: bytes, names: Iterable[str]) -> tuple[bytes, list[str]]:

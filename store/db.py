@@ -94,7 +94,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            path = self._sqlite_path()
+            path = self.sqlite_file
             if path is not None:
                 event.listen(self.engine.sync_engine, "do_connect", _folder_check(path))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -102,7 +102,7 @@ class Database:
         self._file_identity: tuple[int, int] | None = None  # (device, inode) once seen
         self._writer = StoreThread("store-write")
         self._reader = StoreThread("store-read")  # lookups never queue behind a waiting write
-        path = self._sqlite_path()
+        path = self.sqlite_file
         if path is not None:  # a file, so a second engine sees the same data
             self._direct = create_engine(
                 self._parsed.set(drivername="sqlite+pysqlite"),
@@ -144,9 +144,6 @@ class Database:
     @property
     def sqlite_file(self) -> Path | None:
         """The database file of a SQLite store (``None`` for PostgreSQL or ``:memory:``)."""
-        return self._sqlite_path()
-
-    def _sqlite_path(self) -> Path | None:
         database = self._parsed.database
         if not self.is_sqlite or not database or database == ":memory:":
             return None
@@ -158,7 +155,7 @@ class Database:
         ``heads`` rather than ``head``: should two teams' migrations branch from one parent
         before being renumbered, every branch is still applied instead of failing at start-up.
         """
-        path = self._sqlite_path()
+        path = self.sqlite_file
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         async with self.engine.begin() as connection:
@@ -185,7 +182,7 @@ class Database:
         """A SQLite file deleted or replaced under the running relay keeps answering through
         the descriptors already open, so queries alone would never notice that every write
         from then on is lost at the next restart; its identity does."""
-        path = self._sqlite_path()
+        path = self.sqlite_file
         if path is None:
             return True
         try:

@@ -130,10 +130,11 @@ class DeliveryJournal:
         log already survives a crash); without one, or when the key log cannot be written,
         this returns only once the row is committed.
         """
-        self._note(key)
+        digest = bytes.fromhex(key)
+        self._note_digest(digest)
         if self.keylog is not None:
             try:
-                self.keylog.append(bytes.fromhex(key))
+                self.keylog.append(digest)
             except OSError:
                 await self._batches.submit(key)
                 raise

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 from postfix import Topology, free_port, private_dir, wait_for_port
-from relay_process import RelayFactory, RelayProcess, relay_command, write_relay_config
+from relay_process import RelayFactory, started_relays
 
 EXIM_ROOT = Path(os.environ.get("CONSENT_RELAY_EXIM_ROOT", "/opt/exim-private"))
 PACKAGES = ("exim4-daemon-light", "exim4-base", "libidn12")
@@ -377,18 +377,5 @@ def exim_relay_factory_fixture(
     topology: Topology, exim: EximInstance, tmp_path: Path
 ) -> Iterator[RelayFactory]:
     """``make()`` starts the relay on ``topology.relay_port``, re-injecting into Exim."""
-    started: list[RelayProcess] = []
-
-    def make(upstream_port: int | None = None) -> RelayProcess:
-        folder = tmp_path / f"relay{len(started)}"
-        folder.mkdir()
-        config = write_relay_config(folder, topology.relay_port,
-                                    upstream_port or exim.reinject_port)
-        process = RelayProcess(relay_command(config), topology.relay_port, folder / "relay.log")
-        process.start()
-        started.append(process)
-        return process
-
-    yield make
-    for process in started:
-        process.stop()
+    with started_relays(topology.relay_port, tmp_path) as start:
+        yield lambda upstream_port=None: start(upstream_port or exim.reinject_port)

@@ -7,6 +7,7 @@ comparing the relay with a proxy that has no policy at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -157,22 +158,32 @@ listen = "127.0.0.1:{free_port()}"
 RelayFactory = Callable[..., RelayProcess]
 
 
-@pytest.fixture(name="relay_factory")
-def relay_factory_fixture(
-    topology: Topology, postfix: PostfixInstance, tmp_path: Path
-) -> Iterator[RelayFactory]:
-    """``make(upstream_port, policy=POLICY)`` starts the relay on ``topology.relay_port``."""
+@contextlib.contextmanager
+def started_relays(relay_port: int, tmp_path: Path) -> Iterator[RelayFactory]:
+    """``make(upstream_port, policy=POLICY)`` starts the relay on ``relay_port``; every relay
+    started is stopped on exit (the Postfix and Exim fixtures share this)."""
     started: list[RelayProcess] = []
 
     def make(upstream_port: int, policy: str = POLICY) -> RelayProcess:
         folder = tmp_path / f"relay{len(started)}"
         folder.mkdir()
-        config = write_relay_config(folder, topology.relay_port, upstream_port, policy)
-        process = RelayProcess(relay_command(config), topology.relay_port, folder / "relay.log")
+        config = write_relay_config(folder, relay_port, upstream_port, policy)
+        process = RelayProcess(relay_command(config), relay_port, folder / "relay.log")
         process.start()
         started.append(process)
         return process
 
-    yield make
-    for process in started:
-        process.stop()
+    try:
+        yield make
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture(name="relay_factory")
+def relay_factory_fixture(
+    topology: Topology, postfix: PostfixInstance, tmp_path: Path
+) -> Iterator[RelayFactory]:
+    """``make(upstream_port, policy=POLICY)`` starts the relay on ``topology.relay_port``."""
+    with started_relays(topology.relay_port, tmp_path) as make:
+        yield make
