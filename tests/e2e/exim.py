@@ -360,16 +360,14 @@ def exim_fixture(
 
     Set CONSENT_RELAY_KEEP_E2E=1 to keep its directory (config, spool, log/mainlog) for a look.
     """
-    base = private_dir("consent-relay-exim-")
-    instance = EximInstance(base, topology.sink_port, topology.relay_port,
-                            max_rcpt=exim_max_rcpt)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-        if os.environ.get("CONSENT_RELAY_KEEP_E2E") is None:
-            shutil.rmtree(base, ignore_errors=True)
+    with private_dir("consent-relay-exim-") as base:
+        instance = EximInstance(base, topology.sink_port, topology.relay_port,
+                                max_rcpt=exim_max_rcpt)
+        try:
+            instance.start()
+            yield instance
+        finally:
+            instance.stop()
 
 
 @pytest.fixture(name="exim_relay_factory")

@@ -316,11 +316,17 @@ class Topology:
     relay_port: int = field(default_factory=free_port)
 
 
-def private_dir(prefix: str) -> Path:
-    """A temp dir the ``postfix`` user can traverse (pytest's tmp_path is root-only)."""
+@contextlib.contextmanager
+def private_dir(prefix: str) -> Iterator[Path]:
+    """A temp dir the MTA's users can traverse (pytest's tmp_path is root-only), removed
+    afterwards unless CONSENT_RELAY_KEEP_E2E is set."""
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     base.chmod(0o755)
-    return base
+    try:
+        yield base
+    finally:
+        if os.environ.get("CONSENT_RELAY_KEEP_E2E") is None:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(name="topology")
@@ -349,12 +355,10 @@ def postfix_fixture(topology: Topology, postfix_via: str) -> Iterator[PostfixIns
 
     Set CONSENT_RELAY_KEEP_E2E=1 to keep its directory (config, queue, maillog) for a look.
     """
-    base = private_dir("consent-relay-postfix-")
-    instance = PostfixInstance(base, topology.sink_port, topology.relay_port, via=postfix_via)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-        if os.environ.get("CONSENT_RELAY_KEEP_E2E") is None:
-            shutil.rmtree(base, ignore_errors=True)
+    with private_dir("consent-relay-postfix-") as base:
+        instance = PostfixInstance(base, topology.sink_port, topology.relay_port, via=postfix_via)
+        try:
+            instance.start()
+            yield instance
+        finally:
+            instance.stop()
